@@ -1,0 +1,33 @@
+"""The ``pyrec`` command line (typer + rich).
+
+Each sub-module registers its commands on the one :data:`app`; heavy libraries are imported inside
+the command functions so ``pyrec --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+app = typer.Typer(
+    name="pyrec",
+    help="Train, optimize, benchmark and statistically evaluate hybrid GNN + LLM recommenders.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# one module per command group; each defines register(app)
+_COMMAND_MODULES = ("data", "train", "benchmark", "evaluate", "stats", "report")
+
+for _name in _COMMAND_MODULES:
+    importlib.import_module(f"pyrec.cli.{_name}").register(app)
+
+
+def main() -> None:
+    """Console-script entry point (``pyrec``)."""
+    app()
+
+
+__all__ = ["app", "main"]

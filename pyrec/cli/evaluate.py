@@ -1,0 +1,9 @@
+"""`pyrec evaluate` command(s)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the `pyrec` app."""
