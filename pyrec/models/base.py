@@ -60,7 +60,8 @@ class Recommender(ABC):
             exclude_seen: mask training interactions with ``-inf`` before ranking.
 
         Returns:
-            torch.LongTensor [B, k].
+            torch.LongTensor [B, k]; where a user has fewer than ``k`` unseen items, the tail of
+            the row is padded with ``-1`` (a masked item is never recommended).
 
         Raises:
             NotFittedError: before fit/load. ConfigError: bad ``k``.
@@ -78,7 +79,10 @@ class Recommender(ABC):
             if exclude_seen:
                 seen = self.seen_[users].tocoo()
                 scores[torch.from_numpy(seen.row).long(), torch.from_numpy(seen.col).long()] = -float("inf")
-        return topk_stable(scores, int(k))
+        top = topk_stable(scores, int(k))
+        if exclude_seen:
+            top[torch.isinf(torch.gather(scores, 1, top))] = -1
+        return top
 
     def get_config(self) -> dict[str, Any]:
         """JSON-serialisable hyperparameters (what result rows and reports record)."""
