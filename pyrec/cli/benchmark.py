@@ -1,9 +1,160 @@
-"""`pyrec benchmark` command(s)."""
+"""`pyrec benchmark`: train (or load) a model, serve it on a backend, and measure latency,
+throughput, memory and quality with :func:`pyrec.bench.run_benchmark`.
+
+Heavy imports (torch, deepspeed, hls4ml) happen inside the command.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
 
 import typer
 
 
+def _fit(model, split, backend, backend_name: str, epochs: int | None):
+    """Train on the requested backend; returns (model, seconds per epoch list)."""
+    import inspect
+    import time
+
+    if backend_name == "deepspeed":
+        if "backend" in inspect.signature(model.fit).parameters:
+            model.fit(split, backend=backend)
+        else:  # the model's trainer does not take a backend yet: DeepSpeed bridge for BPR models
+            from pyrec.backends.deepspeed_fit import fit_with_deepspeed
+
+            fit_with_deepspeed(model, split, backend, epochs)
+            return model, [h["epoch_time_s"] for h in model.ds_history_]
+    else:
+        kwargs = {"progress": False} if "progress" in inspect.signature(model.fit).parameters else {}
+        t0 = time.perf_counter()
+        model.fit(split, **kwargs)
+        if getattr(model, "train_result_", None) is None:
+            return model, [time.perf_counter() - t0]
+    history = getattr(model.train_result_, "history", None) or []
+    return model, [h["epoch_time_s"] for h in history if "epoch_time_s" in h]
+
+
+def _print_table(report, console, title: str) -> None:
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in ("strategy", "metric", "batch", "value", "unit", "sim"):
+        table.add_column(col, justify="right" if col in ("value", "batch") else "left", no_wrap=True)
+    for r in report.rows:
+        batch = str(r["batch_size"]) if r.get("batch_size") else ""
+        table.add_row(r["strategy"], r["metric"], batch, f"{r['value']:.4g}", r["unit"], "yes" if r["simulated"] else "")
+    console.print(table)
+    methods = sorted({r["method"] for r in report.rows})
+    console.print("methods: " + "; ".join(methods))
+    for what, why in report.skipped.items():
+        console.print(f"[yellow]skipped {what}[/yellow]: {why}")
+
+
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the `pyrec` app."""
+    """Add `pyrec benchmark` to the `pyrec` app."""
+
+    @app.command("benchmark")
+    def benchmark(
+        model: str = typer.Option("lightgcn", help="registered model: hybrid, lightgcn, mf, graphsage, pop, llm"),
+        backend: str = typer.Option("cpu", help="cpu | cuda | deepspeed | fpga-sim"),
+        dataset: str = typer.Option("ml-100k", help="dataset name or CSV/Parquet path"),
+        data_dir: Optional[Path] = typer.Option(None, help="dataset folder (default $PYREC_DATA_DIR)"),
+        split: str = typer.Option("ratio", help="split protocol: ratio | loo | temporal"),
+        epochs: Optional[int] = typer.Option(None, min=1, help="training epochs (default: the model's)"),
+        checkpoint: Optional[Path] = typer.Option(None, help="load a saved model folder instead of training"),
+        requests: int = typer.Option(1000, min=1, help="timed single-user requests"),
+        warmup: int = typer.Option(50, min=0, help="untimed warm-up requests"),
+        batch_sizes: str = typer.Option("1,64,256,943", help="throughput batch sizes, comma-separated"),
+        repeats: int = typer.Option(3, min=1, help="timed throughput passes (median reported)"),
+        k: int = typer.Option(10, min=1, help="recommendation list length"),
+        seed: int = typer.Option(0, min=0, help="seed for the split, model and user sampling"),
+        threads: Optional[int] = typer.Option(None, min=1, help="torch intra-op threads"),
+        dtype: str = typer.Option("fp32", help="fp32 | bf16 | fp16 (cpu: fp32/bf16)"),
+        zero_stage: int = typer.Option(0, min=0, max=3, help="deepspeed: ZeRO stage"),
+        precision: str = typer.Option("ap_fixed<16,6>", help="fpga-sim: fixed-point precision"),
+        reuse_factor: int = typer.Option(1, min=1, help="fpga-sim: hls4ml reuse factor"),
+        eval_users: Optional[int] = typer.Option(None, min=1, help="evaluate quality on this many sampled test "
+                                                 "users (default: all; fpga-sim: 100, its C-sim is slow)"),
+        out: Optional[Path] = typer.Option(None, help="write rows to FILE.json and FILE.csv"),
+    ) -> None:
+        """Train briefly (or load), serve on BACKEND, and print latency / throughput / memory."""
+        import sys
+
+        from rich.console import Console
+
+        from pyrec.diagnostics import PyrecError
+
+        console = Console(width=None if sys.stdout.isatty() else 110)
+        try:
+            _run(console, model, backend, dataset, data_dir, split, epochs, checkpoint, requests, warmup,
+                 batch_sizes, repeats, k, seed, threads, dtype, zero_stage, precision, reuse_factor, eval_users, out)
+        except PyrecError as exc:
+            console.print(f"[red]error[/red] ({type(exc).__name__}): {exc}")
+            raise typer.Exit(code=1)
+
+
+def _run(console, model, backend, dataset, data_dir, split, epochs, checkpoint, requests, warmup, batch_sizes,
+         repeats, k, seed, threads, dtype, zero_stage, precision, reuse_factor, eval_users, out) -> None:
+    import json
+
+    from pyrec.diagnostics import BackendUnavailable
+
+    settings: dict = {"threads": threads}
+    if backend in ("cpu", "cuda"):
+        settings["dtype"] = dtype
+    elif backend == "deepspeed":
+        settings.update(dtype=dtype, zero_stage=zero_stage)
+    elif backend == "fpga-sim":
+        settings.update(precision=precision, reuse_factor=reuse_factor)
+    from pyrec.backends import get_backend
+
+    try:
+        be = get_backend(backend, **settings)
+    except BackendUnavailable as exc:
+        console.print(f"[yellow]SKIPPED[/yellow] pyrec benchmark --backend {backend}: {exc}")
+        raise typer.Exit(code=0)
+
+    from pyrec.data import load_dataset, split_data
+    from pyrec.models import get_model, load_model
+
+    data = load_dataset(dataset, data_dir)
+    sp = split_data(data, split, seed=seed)
+    if checkpoint is not None:
+        rec, epoch_s = load_model(checkpoint), []
+    else:
+        cfg = {"seed": seed, **({"epochs": epochs} if epochs else {})}
+        if backend == "cuda":
+            cfg["device"] = str(be.device)
+        from pyrec.models import get_model_class
+
+        fields = getattr(getattr(get_model_class(model), "config_class", None), "model_fields", None)
+        if fields is not None:  # e.g. Pop has no seed/epochs
+            cfg = {key: v for key, v in cfg.items() if key in fields}
+        rec, epoch_s = _fit(get_model(model, **cfg), sp, be, backend, epochs)
+
+    from pyrec.bench import run_benchmark, to_rows
+
+    sizes = tuple(int(b) for b in batch_sizes.split(",") if b.strip())
+    label = f"{model}@{backend}"
+    extra = {"dataset": dataset, "model": model}
+    rep = run_benchmark(rec, be, sp, k=k, n_requests=requests, warmup=warmup, batch_sizes=sizes,
+                        repeats=repeats, config=label, seed=seed, extra=extra,
+                        eval_users=eval_users or (100 if be.simulated else None))
+    if epoch_s:
+        import numpy as np
+
+        rep.rows += to_rows({"train_time_s": (float(np.sum(epoch_s)), "s"),
+                             "train_s_per_epoch": (float(np.median(epoch_s)), "s")},
+                            config=label, backend=be.describe(), strategy="train", seed=seed,
+                            simulated=False, method="trainer history (median epoch)", n=len(epoch_s), **extra)
+    _print_table(rep, console, f"pyrec benchmark: {label} on {dataset} ({be.label})")
+    if out is not None:
+        import pandas as pd
+
+        base = out.with_suffix("")
+        base.parent.mkdir(parents=True, exist_ok=True)
+        base.with_suffix(".json").write_text(json.dumps({"backend": rep.info, "skipped": rep.skipped,
+                                                         "rows": rep.rows}, indent=2, default=str))
+        pd.DataFrame(rep.rows).to_csv(base.with_suffix(".csv"), index=False)
+        console.print(f"wrote {base.with_suffix('.json')} and {base.with_suffix('.csv')}")

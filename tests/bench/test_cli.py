@@ -1,0 +1,43 @@
+"""`pyrec benchmark` end to end (Pop on real ML-100K: trains instantly) and its skip/error paths."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from pyrec.cli import app
+
+runner = CliRunner()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present; the cuda skip path does not apply")
+def test_cuda_without_gpu_prints_skip():
+    res = runner.invoke(app, ["benchmark", "--backend", "cuda"])
+    assert res.exit_code == 0
+    assert "SKIPPED" in res.output and "cuda" in res.output
+
+
+def test_unknown_backend_is_a_clear_error():
+    res = runner.invoke(app, ["benchmark", "--backend", "tpu"])
+    assert res.exit_code == 1 and "'backend'" in res.output and "fpga-sim" in res.output
+
+
+def test_benchmark_pop_on_ml100k(ml100k_dir, tmp_path):
+    out = tmp_path / "bench"
+    res = runner.invoke(app, ["benchmark", "--model", "pop", "--backend", "cpu", "--data-dir", str(ml100k_dir.parent),
+                              "--requests", "30", "--warmup", "3", "--repeats", "1", "--batch-sizes", "1,256",
+                              "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "latency_p99_ms" in res.output and "peak_rss_mib" in res.output
+    rows = json.loads(out.with_suffix(".json").read_text())["rows"]
+    frame = pd.read_csv(out.with_suffix(".csv"))
+    assert len(frame) == len(rows)
+    metrics = set(frame["metric"])
+    assert {"latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "throughput_users_s", "peak_rss_mib",
+            "ndcg@10"} <= metrics
+    assert (frame["config"] == "pop@cpu").all() and not frame["simulated"].any()
+    assert set(frame.loc[frame.metric == "throughput_users_s", "batch_size"]) == {1, 256}
