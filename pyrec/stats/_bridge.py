@@ -1,0 +1,195 @@
+"""The rpy2 bridge: find the R scripts, load them once, call them, turn R errors into Python ones.
+
+rpy2 is imported lazily (inside :func:`import_rpy2`), so ``import pyrec`` and ``import
+pyrec.stats`` work without R. The R scripts (``r_scripts/utils_stats.R`` and
+``r_scripts/stats_*.R``) are sourced into one private R environment, not R's global one.
+
+Where the scripts are found, in order:
+
+1. ``$PYREC_R_SCRIPTS`` (a folder holding ``utils_stats.R``);
+2. ``r_scripts/`` at the repository root next to the ``pyrec`` package (editable install,
+   ``pip install -e .``, and the source tree).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pyrec.diagnostics import DataWarning, RBridgeError
+
+__all__ = ["INSTALL_HINT", "R_PACKAGES", "import_rpy2", "r_scripts_dir", "r_env", "call_r"]
+
+log = logging.getLogger("pyrec.stats")
+
+R_PACKAGES = ("car", "emmeans", "effectsize")  #: CRAN packages the statistics scripts need
+INSTALL_HINT = (
+    "Install R and rpy2 with `bash scripts/setup.sh`, or by hand: "
+    "`apt-get install r-base-core r-cran-car r-cran-emmeans r-cran-effectsize` and "
+    "`pip install rpy2==3.5.17` (for R < 4.5; `pip install 'rpy2>=3.6,<3.7'` for R >= 4.5)."
+)
+_state: dict[str, Any] = {}
+
+
+def import_rpy2():
+    """Import and return ``rpy2.robjects`` (starting the embedded R on first use).
+
+    Returns:
+        module: ``rpy2.robjects``.
+
+    Raises:
+        RBridgeError: rpy2 is not installed, or it cannot find/load R; the message says how to
+            install both.
+    """
+    if "ro" in _state:
+        return _state["ro"]
+    # rpy2 prepends R's library folders (and /usr/lib/<arch>) to LD_LIBRARY_PATH when it starts R.
+    # Child processes inherit that, and a Python child then loads the system libpython and loses
+    # its site-packages. The dynamic loader reads LD_LIBRARY_PATH only at process start, so R,
+    # already loaded, does not need it: restore the caller's value.
+    saved = os.environ.get("LD_LIBRARY_PATH")
+    try:
+        import rpy2.robjects as ro
+    except Exception as exc:  # ImportError, or R_HOME / libR load failures inside rpy2
+        raise RBridgeError(
+            f"The R statistics need R and the rpy2 package, which could not be loaded "
+            f"({type(exc).__name__}: {exc}). {INSTALL_HINT}"
+        ) from exc
+    finally:
+        if saved is None:
+            os.environ.pop("LD_LIBRARY_PATH", None)
+        else:
+            os.environ["LD_LIBRARY_PATH"] = saved
+    _state["ro"] = ro
+    return ro
+
+
+def r_scripts_dir() -> Path:
+    """The folder holding pyrec's R scripts.
+
+    Returns:
+        Path: ``$PYREC_R_SCRIPTS`` when set, else ``<repo>/r_scripts`` beside the package.
+
+    Raises:
+        RBridgeError: the folder (or its ``utils_stats.R``) is missing.
+    """
+    env = os.environ.get("PYREC_R_SCRIPTS")
+    here = Path(__file__).resolve().parents[2] / "r_scripts"
+    folder = Path(env) if env else here
+    if not (folder / "utils_stats.R").is_file():
+        where = "$PYREC_R_SCRIPTS" if env else "the repository next to the pyrec package"
+        raise RBridgeError(
+            f"pyrec's R scripts were not found in {str(folder)!r} ({where}); set PYREC_R_SCRIPTS "
+            "to the r_scripts/ folder of a pyrec checkout, or install pyrec editable "
+            "(`pip install -e .`) from its repository."
+        )
+    return folder
+
+
+def r_env():
+    """The R environment holding the sourced pyrec statistics functions (loaded once).
+
+    Returns:
+        ``rpy2`` environment with ``pyrec_anova``, ``pyrec_tukey``, ``pyrec_paired_tests``, ...
+
+    Raises:
+        RBridgeError: R/rpy2 missing, an R package in :data:`R_PACKAGES` missing, or a script
+            failed to load (with the R message).
+    """
+    if "env" in _state:
+        return _state["env"]
+    ro = import_rpy2()
+    folder = r_scripts_dir()
+    missing = [p for p in R_PACKAGES
+               if not ro.r["requireNamespace"](p, quietly=True)[0]]
+    if missing:
+        raise RBridgeError(
+            f"The R statistics need the R package(s) {', '.join(missing)}, not installed in "
+            f"{ro.r('R.home()')[0]}. {INSTALL_HINT}"
+        )
+    files = [folder / "utils_stats.R", *sorted(folder.glob("stats_*.R"))]
+    env = ro.r["new.env"]()
+    for f in files:
+        try:
+            ro.r["sys.source"](str(f), envir=env, keep_source=False)
+        except Exception as exc:  # RRuntimeError: a syntax or load error in the script
+            raise RBridgeError(f"Loading the R script {str(f)!r} failed: {exc}") from exc
+    _state["env"] = env
+    return env
+
+
+def _to_r_arg(key: str, value: Any, ro):
+    from pyrec.stats._convert import to_r
+
+    if isinstance(value, pd.DataFrame):
+        return to_r(value)
+    if key == "formula":
+        return ro.Formula(str(value))
+    if isinstance(value, bool):
+        return ro.vectors.BoolVector([value])
+    if isinstance(value, int):
+        return ro.vectors.IntVector([value])
+    if isinstance(value, float):
+        return ro.vectors.FloatVector([value])
+    if isinstance(value, str):
+        return ro.vectors.StrVector([value])
+    if isinstance(value, Sequence) and all(isinstance(v, str) for v in value):
+        return ro.vectors.StrVector(list(value))
+    raise RBridgeError(f"internal: argument {key!r} of type {type(value).__name__} has no R form")
+
+
+def call_r(fun: str, **kwargs: Any) -> pd.DataFrame:
+    """Call one of the R statistics functions and return its table as pandas.
+
+    Arguments whose value is ``None`` are not passed (R uses its default). DataFrames go through
+    :func:`~pyrec.stats.to_r`; ``formula`` strings become R formulas.
+
+    Args:
+        fun: R function name, e.g. ``"pyrec_anova"``.
+        **kwargs: its arguments, with R's names.
+
+    Returns:
+        DataFrame (via :func:`~pyrec.stats.from_r`); R attributes (method, note, ...) in
+        ``.attrs``, R messages in ``.attrs["r_messages"]``.
+
+    Raises:
+        RBridgeError: R/rpy2 missing, or the R function stopped; carries the R error message.
+
+    Warns:
+        DataWarning: for each R warning.
+    """
+    from pyrec.stats._convert import from_r
+
+    env = r_env()
+    ro = import_rpy2()
+    args = {k: _to_r_arg(k, v, ro) for k, v in kwargs.items() if v is not None}
+    res = env["pyrec_py_call"](fun, ro.vectors.ListVector(args) if args else ro.r("list()"))
+    error = res.rx2("error")
+    for w in res.rx2("warnings"):
+        warnings.warn(f"R {fun}(): {w}", DataWarning, stacklevel=3)
+    messages = [str(m) for m in res.rx2("messages")]
+    for m in messages:
+        log.info("R %s(): %s", fun, m)
+    if error is not ro.NULL:
+        raise RBridgeError(f"R {fun}() failed: {error[0]}")
+    out = from_r(res.rx2("value"))
+    if messages:
+        out.attrs["r_messages"] = messages
+    return out
+
+
+def as_str_list(value: str | Sequence[str] | Mapping, name: str, owner: str) -> list[str]:
+    """A str or sequence of str as a list (for factor names); ConfigError otherwise."""
+    from pyrec.diagnostics import param_error
+
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    if isinstance(value, Mapping) or not all(isinstance(v, str) for v in value) or not value:
+        raise param_error(name, owner, "a non-empty sequence of column names", value)
+    return list(value)
