@@ -1,0 +1,109 @@
+"""Render the pyrec RMarkdown report (``analysis/report.Rmd``) from a results folder.
+
+The report is rendered by ``rmarkdown::render`` in an ``Rscript`` subprocess (R's state stays out
+of the Python process, and pandoc runs as R expects). The Rmd is copied into a temporary working
+folder together with CSV inputs R can read without arrow (:mod:`pyrec.report._inputs`), so neither
+the results folder nor the installed ``analysis/`` folder is written to, except the output file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from pyrec.diagnostics import RBridgeError, param_error
+from pyrec.report._inputs import check_results_dir, write_inputs
+from pyrec.report._paths import latex_engine, report_source, rscript
+
+__all__ = ["FORMATS", "render_report"]
+
+log = logging.getLogger("pyrec.report")
+
+FORMATS = ("html", "pdf")
+_DRIVER = Path(__file__).with_name("_render.R")
+
+
+def _r_scripts() -> Path:
+    from pyrec.stats._bridge import r_scripts_dir
+
+    return r_scripts_dir()
+
+
+def render_report(
+    results_dir: str | Path,
+    format: str = "html",
+    out: str | Path | None = None,
+    *,
+    metric: str = "ndcg@10",
+    latency: str = "latency_p99_ms",
+    title: str | None = None,
+    timeout_s: float = 900.0,
+) -> Path:
+    """Render the experiment report of a ``pyrec evaluate`` results folder.
+
+    Contents: design and protocol (dataset, split, evaluation protocol, seeds, hardware, R and
+    package versions), results table (mean ± sd and t-based 95% CI per configuration), the R
+    statistics (Type II ANOVA, assumption checks, Tukey HSD, effect sizes; from ``r_scripts/``),
+    ggplot2 figures (``metric`` vs ``latency`` with the Pareto front, training time with LoRA vs
+    full fine-tuning, quality by architecture with CIs, per-user paired differences), simulated
+    (fpga-sim) rows marked, and the study's (arXiv 2507.01035) figures beside pyrec's.
+
+    Args:
+        results_dir: folder written by ``pyrec evaluate`` (runs.csv or runs.parquet, ...).
+        format: ``"html"`` (self-contained, works offline) or ``"pdf"`` (needs a LaTeX engine).
+        out: output file; default ``<results_dir>/report.html`` (or ``.pdf``).
+        metric: quality metric analysed, e.g. ``"ndcg@10"``.
+        latency: latency metric of the quality-latency figure, e.g. ``"latency_p99_ms"`` (ms).
+        title: report title; default ``"pyrec report: <results folder name>"``.
+        timeout_s: limit for the R process, s.
+
+    Returns:
+        Path of the rendered file.
+
+    Raises:
+        ConfigError: bad ``format`` or ``metric``, or ``analysis/report.Rmd`` not found.
+        DataError: the results folder or its runs table is missing.
+        BackendUnavailable: no Rscript, or ``format="pdf"`` without a LaTeX engine (the message
+            says how to install one).
+        RBridgeError: R failed; carries R's error output.
+    """
+    if format not in FORMATS:
+        raise param_error("format", "render_report", f"one of {list(FORMATS)}", format)
+    folder = check_results_dir(results_dir).resolve()
+    engine = latex_engine() if format == "pdf" else None
+    exe = rscript()
+    source = report_source()
+    r_scripts = _r_scripts()
+    target = Path(out) if out is not None else folder / f"report.{format}"
+    target = target.resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="pyrec-report-") as tmp:
+        work = Path(tmp)
+        rmd = work / "report.Rmd"
+        shutil.copyfile(source, rmd)
+        write_inputs(folder, work, metric)
+        job = {
+            "input": str(rmd), "output": str(target), "workdir": str(work), "format": format,
+            "latex_engine": engine or "pdflatex",
+            "params": {"results_dir": str(folder), "inputs_dir": str(work),
+                       "r_scripts": str(r_scripts), "metric": metric, "latency": latency,
+                       "title": title or f"pyrec report: {folder.name}"},
+        }
+        job_file = work / "job.json"
+        job_file.write_text(json.dumps(job), encoding="utf-8")
+        env = {**os.environ, "PYREC_R_SCRIPTS": str(r_scripts)}
+        log.info("rendering %s -> %s", source, target)
+        try:
+            proc = subprocess.run([exe, "--vanilla", str(_DRIVER), str(job_file)], check=False, capture_output=True,
+                                  text=True, timeout=timeout_s, env=env, cwd=work)
+        except subprocess.TimeoutExpired as exc:
+            raise RBridgeError(f"Rendering the report took longer than {timeout_s:.0f} s and was stopped.") from exc
+    if proc.returncode != 0 or not target.is_file():
+        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-25:])
+        raise RBridgeError(f"rmarkdown::render of {source} failed (exit {proc.returncode}):\n{tail}")
+    return target

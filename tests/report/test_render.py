@@ -1,0 +1,102 @@
+"""`pyrec report` renders analysis/report.Rmd from a small real results folder (see conftest.py)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pandas as pd
+import pytest
+
+from pyrec.report import render_report
+
+pytestmark = [pytest.mark.r, pytest.mark.realdata]
+
+
+@pytest.fixture(scope="module")
+def report(tiny_results, rscript_or_skip, tmp_path_factory) -> str:
+    out = render_report(tiny_results, out=tmp_path_factory.mktemp("html") / "report.html")
+    assert out.name == "report.html" and out.stat().st_size > 50_000
+    return out.read_text(encoding="utf-8")
+
+
+def _text(html: str) -> str:
+    html = re.sub(r"<script.*?</script>|<style.*?</style>", " ", html, flags=re.DOTALL)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_sections_present(report):
+    text = _text(report)
+    for title in ("Design and protocol", "Hardware and software", "Results", "Statistical evaluation",
+                  "ANOVA", "Assumption checks", "Post-hoc comparisons (Tukey HSD)", "Effect sizes",
+                  "Quality vs latency", "Training time per configuration", "Quality by architecture",
+                  "Per-user paired differences", "The study’s figures beside pyrec’s",
+                  "What this report contains"):
+        assert title in text, title
+
+
+def test_design_names_protocol_seeds_and_r_version(report, tiny_results, rscript_or_skip):
+    text = _text(report)
+    r_version = subprocess.run([rscript_or_skip, "-e", "cat(R.version.string)"], capture_output=True,
+                               text=True, check=True).stdout.strip()
+    assert r_version and r_version in text
+    assert "ml-100k" in text and "full-ranking (ranked against all items" in text
+    seeds = sorted(pd.read_csv(tiny_results / "runs.csv")["seed"].unique())
+    assert "Seeds (replicates) " + ", ".join(map(str, seeds)) in text
+    for pkg in ("rmarkdown", "ggplot2", "car", "emmeans", "effectsize", "torch"):
+        assert f" {pkg} " in text, pkg
+
+
+def test_results_table_has_each_configuration_with_mean_sd_and_ci(report, tiny_results):
+    text = _text(report)
+    assert "ndcg@10 mean ± sd" in text and "95% CI" in text
+    runs = pd.read_csv(tiny_results / "runs.csv")
+    ndcg = runs[runs["metric"] == "ndcg@10"].groupby("config")["value"]
+    for config, mean in ndcg.mean().items():
+        # the mean printed with 4 significant digits, as R's formatC(digits = 4, "g") does
+        assert config in text
+        assert f"{mean:.4g}"[:5] in text, (config, mean)
+
+
+def test_statistics_tables_are_computed_not_errors(report):
+    text = _text(report)
+    assert "Type II sums of squares (car::Anova)" in text
+    assert "could not be computed" not in text.split("Statistical evaluation", 2)[2].split("Figures")[0]
+    for header in ("eta2_partial", "p_value", "Shapiro-Wilk", "Levene", "Kruskal", "group1", "p_adj",
+                   "omega2"):
+        assert header in text, header
+
+
+def test_figures_are_embedded_images(report):
+    imgs = re.findall(r'<img[^>]+src="data:image/png;base64,', report)
+    assert len(imgs) == 4  # quality-latency, training time, architecture, per-user differences
+    assert "Per-user paired tests of ndcg@10" in _text(report)
+
+
+def test_simulated_rows_are_marked(report, tiny_results):
+    text = _text(report)
+    runs = pd.read_csv(tiny_results / "runs.csv")
+    simulated = sorted(runs.loc[runs["simulated"], "config"].unique())
+    if simulated:
+        for config in simulated:
+            assert f"{config} (simulated)" in text
+        assert f"{len(simulated)} configuration(s) ran on the simulated FPGA backend" in text
+    else:
+        assert "No simulated (fpga-sim) configurations in these results" in text
+    measured = sorted(runs.loc[~runs["simulated"], "config"].unique())
+    assert not any(f"{c} (simulated)" in text for c in measured)
+
+
+def test_study_comparison_table(report, tiny_results):
+    text = _text(report)
+    for fig in ("0.75", "40–60 ms", "−66%", "+13.6%", "not stated (likely sampled negatives)"):
+        assert fig in text, fig
+    runs = pd.read_csv(tiny_results / "runs.csv")
+    if "hybrid" not in set(runs["architecture"]):
+        # no hybrid in this run: each figure says it was not measured rather than inventing one
+        assert text.count("not measured in this run") >= 5
+
+
+def test_works_offline(report):
+    assert not re.search(r'(?:src|href)="https?://', report)
+    assert "mathjax" not in report.lower()
