@@ -7,7 +7,12 @@ and ``pyrec --help`` stay fast. The public API is re-exported here by name and l
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
+
+# torch's OpenMP workers busy-wait by default; on a shared 2-core machine that slows steps 10-100x.
+# Set before torch is first imported (users can override it in their environment).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
 
@@ -17,6 +22,8 @@ _LAZY = {
     "InteractionData": "pyrec.data",
     "Split": "pyrec.data",
     "split_data": "pyrec.data",
+    "evaluate": "pyrec.experiment",  # -> runs DataFrame (also reticulate: pyrec$evaluate(...))
+    "render_report": "pyrec.report",  # -> Path of the HTML/PDF report
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -1,1 +1,62 @@
-"""pyrec.models."""
+"""pyrec.models: recommenders behind one :class:`Recommender` interface (fit / score / recommend /
+save / load), and a registry (:func:`get_model`).
+
+Names load on first use, so ``import pyrec.models`` does not import torch or torch_geometric.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from pyrec.models.base import Recommender
+from pyrec.models.registry import (
+    MODELS,
+    available_models,
+    get_model,
+    get_model_class,
+    load_model,
+    register_model,
+)
+
+_LAZY = {
+    "BPRRecommender": "pyrec.models._bpr",
+    "PopRecommender": "pyrec.models.pop",
+    "PopConfig": "pyrec.models.pop",
+    "MF": "pyrec.models.mf",
+    "MFConfig": "pyrec.models.mf",
+    "MFRecommender": "pyrec.models.mf",
+    "LightGCN": "pyrec.models.lightgcn",
+    "LightGCNConfig": "pyrec.models.lightgcn",
+    "LightGCNRecommender": "pyrec.models.lightgcn",
+    "GraphSAGE": "pyrec.models.graphsage",
+    "GraphSAGEConfig": "pyrec.models.graphsage",
+    "GraphSAGERecommender": "pyrec.models.graphsage",
+    "LLMRecommender": "pyrec.models.llm",
+    "HybridRecommender": "pyrec.models.hybrid",
+    "TextEncoder": "pyrec.models.text_encoder",
+}
+
+__all__ = [
+    "Recommender",
+    "MODELS",
+    "available_models",
+    "get_model",
+    "get_model_class",
+    "load_model",
+    "register_model",
+]
+__all__ += list(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pyrec.models' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,1 +1,91 @@
-"""pyrec.train."""
+"""pyrec.train: BPR training shared by every embedding model (GNN, MF, text, hybrid).
+
+The contract
+------------
+A model to be trained is a ``torch.nn.Module`` with two methods (:class:`BPRModule`):
+
+``bpr_forward(users, pos, neg) -> BPROutput``
+    ``users``/``pos``: ``LongTensor (B,)``; ``neg``: ``(B,)`` (or ``(B, n_neg)`` when
+    ``num_negatives > 1``). Returns the pair scores ``pos_scores (B,)``, ``neg_scores`` (shape of
+    ``neg``), ``reg_terms`` (the batch's layer-0 embeddings ``e_u, e_i, e_j`` that the L2 applies
+    to), an optional ``extra_loss`` scalar (e.g. a contrastive term, already weighted) and optional
+    ``logs`` (floats averaged per epoch). A graph model propagates the graph ONCE per call.
+
+``scorer() -> Callable[[LongTensor (B,)], Tensor float32 (B, n_items)]``
+    Called in eval mode under ``torch.no_grad()``; it may propagate once and return a closure over
+    the cached final embeddings. Seen items are not masked by the model.
+
+Optional: ``optimizer_param_groups(learning_rate) -> list[dict]`` for per-group learning rates.
+
+The :class:`Trainer` owns everything else:
+
+* Adam on :math:`\\mathcal L = \\text{BPR} + \\lambda\\,(\\lVert e_u\\rVert^2+\\lVert e_i\\rVert^2+
+  \\lVert e_j\\rVert^2)/2/B + \\text{extra}` (:class:`BPRLoss`, as LightGCN/RecBole);
+* the epoch loop: every distinct training (user, item) pair once per epoch, seeded shuffle;
+* uniform negative sampling that never returns a positive of that user (:class:`NegativeSampler`,
+  vectorised rejection sampling);
+* validation every ``eval_every`` epochs on ``split.valid`` (full ranking, ``val_metric``, default
+  NDCG@10), early stopping after ``patience`` validations without improvement, best-state restore;
+* resumable checkpoints (``checkpoint_dir/last.pt``: weights, optimizer, RNG state, history);
+* a tqdm bar over epochs with the loss and the validation metric;
+* seeding: ``config.seed`` → :func:`make_generators` (same seed ⇒ same metrics on CPU).
+
+Typical use inside a recommender's ``fit``::
+
+    seed_everything(cfg.seed)                # library-side initialisation
+    module = MyModule(...)                   # implements bpr_forward / scorer
+    result = Trainer(module, split, cfg).fit()   # cfg: a TrainConfig subclass
+    scorer = module.scorer()                 # cached embeddings for score()
+
+Speed on CPU: graph models propagate once per batch with CSR products (``pyrec.models._graph``);
+on a shared, oversubscribed CPU set ``OMP_WAIT_POLICY=PASSIVE`` before torch is imported (the
+``pyrec train`` command and ``benchmarks/bench_train.py`` do): spinning OpenMP threads otherwise
+slow each step by 10x or more.
+
+Model configs subclass :class:`TrainConfig`; :class:`pyrec.models.BPRRecommender` wires all of this
+into the ``Recommender`` interface (fit / score / save / load; ``fit(split, checkpoint_dir=,
+resume=, progress=, callback=)``). :func:`train_and_evaluate` runs one whole experiment (load,
+split, fit, full-ranking test, write the run folder); ``pyrec train`` is its command line.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "BPROutput": "pyrec.train._protocol",
+    "BPRModule": "pyrec.train._protocol",
+    "BPRLoss": "pyrec.train.loss",
+    "bpr_loss": "pyrec.train.loss",
+    "embedding_l2": "pyrec.train.loss",
+    "NegativeSampler": "pyrec.train.sampling",
+    "sample_negatives": "pyrec.train.sampling",
+    "TrainConfig": "pyrec.train.config",
+    "build_config": "pyrec.train.config",
+    "parse_metric": "pyrec.train.config",
+    "Trainer": "pyrec.train.trainer",
+    "TrainResult": "pyrec.train.trainer",
+    "seed_everything": "pyrec.train.seed",
+    "make_generators": "pyrec.train.seed",
+    "resolve_device": "pyrec.train.seed",
+    "save_checkpoint": "pyrec.train._checkpoint",
+    "load_checkpoint": "pyrec.train._checkpoint",
+    "train_and_evaluate": "pyrec.train.run",
+    "RunResult": "pyrec.train.run",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pyrec.train' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,176 @@
+"""Base class wiring a BPR-trainable ``nn.Module`` into the :class:`Recommender` interface.
+
+Subclasses set ``name``, ``config_class`` (a :class:`~pyrec.train.TrainConfig` subclass) and
+implement :meth:`BPRRecommender.build_module`; ``fit`` / ``score`` / ``save`` / ``load`` come from
+here. See :mod:`pyrec.train` for the module contract (``bpr_forward``, ``scorer``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pyrec.diagnostics import param_error
+from pyrec.models._io import load_seen, read_meta, save_seen, write_meta
+from pyrec.models.base import Recommender
+from pyrec.train.config import TrainConfig, build_config
+
+__all__ = ["BPRRecommender", "check_split", "dot_scores"]
+
+
+def check_split(split, owner: str):
+    """Raise ConfigError unless ``split`` looks like a :class:`pyrec.data.Split`."""
+    if not all(hasattr(split, a) for a in ("train", "valid", "test", "n_users", "n_items")):
+        raise param_error(
+            "split", owner, "a pyrec.data.Split (train/valid/test)", type(split).__name__
+        )
+    return split
+
+
+def dot_scores(eu: torch.Tensor, ep: torch.Tensor, en: torch.Tensor):
+    """Inner-product pair scores for BPR.
+
+    Shapes: eu ``(B, d)``, ep ``(B, d)``, en ``(B, d)`` or ``(B, n_neg, d)`` ->
+    ``(pos (B,), neg (B,) or (B, n_neg))``.
+    """
+    pos = (eu * ep).sum(-1)
+    neg = (eu.unsqueeze(1) * en).sum(-1) if en.dim() == 3 else (eu * en).sum(-1)
+    return pos, neg
+
+
+class BPRRecommender(Recommender):
+    """A recommender whose parameters live in a BPR-trained ``nn.Module`` (``module_``).
+
+    Args:
+        config: an instance of ``config_class`` or a dict; keyword arguments override its fields.
+
+    Attributes (after ``fit``/``load``):
+        module_: the trained module (eval mode); train_result_: :class:`~pyrec.train.TrainResult`
+        (None after ``load``); n_users_, n_items_, seen_ (CSR [n_users, n_items] of train);
+        user_emb_ / item_emb_: float32 ``(n_users, d)`` / ``(n_items, d)`` final embeddings, for
+        modules with an ``embeddings()`` method (dot-product models).
+
+    Raises:
+        ConfigError: unknown or out-of-range config fields (names the field and the value).
+    """
+
+    config_class: type[TrainConfig] = TrainConfig
+    architecture: str = "gnn"
+
+    def __init__(self, config=None, **kwargs) -> None:
+        self.config = build_config(self.config_class, config, kwargs, type(self).__name__)
+        self.n_users_ = self.n_items_ = self.seen_ = None
+        self.module_ = self.train_result_ = self._scorer = None
+        self.user_emb_ = self.item_emb_ = None
+
+    def build_module(self, n_users: int, n_items: int, seen, split=None) -> torch.nn.Module:
+        """Create the untrained module (called by ``fit`` with the split and by ``load`` without)."""
+        raise NotImplementedError
+
+    def fit(
+        self,
+        split,
+        *,
+        checkpoint_dir: str | Path | None = None,
+        resume: bool = False,
+        progress: bool = True,
+        callback=None,
+    ) -> BPRRecommender:
+        """Train on ``split.train`` with early stopping on ``split.valid``; returns self.
+
+        Args:
+            split: :class:`pyrec.data.Split`.
+            checkpoint_dir: resumable training checkpoints go here (``last.pt``).
+            resume: continue from ``checkpoint_dir/last.pt`` when present.
+            progress: show a tqdm bar over epochs.
+            callback: ``callback(trainer, record)`` after each epoch (see :class:`~pyrec.train.Trainer`).
+        """
+        from pyrec.train.seed import seed_everything
+        from pyrec.train.trainer import Trainer
+
+        split = check_split(split, f"{type(self).__name__}.fit")
+        seed_everything(self.config.seed)
+        self.n_users_, self.n_items_ = int(split.n_users), int(split.n_items)
+        self.seen_ = split.train.csr()
+        self.module_ = self.build_module(self.n_users_, self.n_items_, self.seen_, split)
+        trainer = Trainer(
+            self.module_,
+            split,
+            self.config,
+            checkpoint_dir=checkpoint_dir,
+            resume=resume,
+            progress=progress,
+            desc=self.name,
+            callback=callback,
+        )
+        self.train_result_ = trainer.fit()
+        self._cache_scorer()
+        return self
+
+    def _cache_scorer(self) -> None:
+        self.module_.eval()
+        with torch.no_grad():
+            self._scorer = self.module_.scorer()
+            if callable(getattr(self.module_, "embeddings", None)):
+                self.user_emb_, self.item_emb_ = (e.cpu() for e in self.module_.embeddings())
+
+    def __getstate__(self) -> dict:  # the cached scorer is a closure: rebuild it after unpickling
+        state = dict(self.__dict__)
+        state["_scorer"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if self.module_ is not None:
+            self._cache_scorer()
+
+    def score(self, users) -> torch.Tensor:
+        """Scores of every item, float32 ``(B, n_items)`` on CPU; NaN rows for unknown users.
+
+        Raises:
+            NotFittedError: before ``fit``/``load``.
+        """
+        self.check_is_fitted()
+        users = np.asarray(users, dtype=np.int64).reshape(-1)
+        known = (users >= 0) & (users < self.n_users_)
+        out = torch.full((len(users), self.n_items_), float("nan"), dtype=torch.float32)
+        if known.any():
+            device = next(iter(self.module_.parameters())).device
+            idx = torch.from_numpy(users[known]).to(device)
+            with torch.no_grad():
+                out[torch.from_numpy(known)] = self._scorer(idx).float().cpu()
+        return out
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path) -> Path:
+        """Write ``model.json`` (config), ``seen.npz``, ``state.pt`` (module weights) and
+        ``history.json`` (training curve) to folder ``path``; returns it."""
+        self.check_is_fitted()
+        path = write_meta(path, self)
+        save_seen(path, self.seen_)
+        torch.save(self.module_.state_dict(), Path(path) / "state.pt")
+        if self.train_result_ is not None:
+            (Path(path) / "history.json").write_text(
+                json.dumps(self.train_result_.history, default=float)
+            )
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> BPRRecommender:
+        """Rebuild a model written by :meth:`save` (same scores as before saving).
+
+        Raises:
+            DataError: missing/invalid files in ``path``.
+        """
+        meta = read_meta(path)
+        model = cls(meta["config"])
+        model.n_users_, model.n_items_ = int(meta["n_users"]), int(meta["n_items"])
+        model.seen_ = load_seen(path)
+        model.module_ = model.build_module(model.n_users_, model.n_items_, model.seen_, None)
+        state = torch.load(Path(path) / "state.pt", map_location="cpu", weights_only=True)
+        model.module_.load_state_dict(state)
+        model._cache_scorer()
+        return model

@@ -1,0 +1,89 @@
+"""Model registry: a name → ``"module:Class"`` table, imported on first use.
+
+Add a model by adding one entry to :data:`MODELS` (or calling :func:`register_model`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from pyrec.diagnostics import param_error
+
+__all__ = [
+    "MODELS",
+    "available_models",
+    "get_model",
+    "get_model_class",
+    "load_model",
+    "register_model",
+]
+
+#: model name -> "module:Class" (lazy; nothing heavy is imported until a model is asked for)
+MODELS: dict[str, str] = {
+    "pop": "pyrec.models.pop:PopRecommender",
+    "mf": "pyrec.models.mf:MFRecommender",
+    "lightgcn": "pyrec.models.lightgcn:LightGCNRecommender",
+    "graphsage": "pyrec.models.graphsage:GraphSAGERecommender",
+    "llm": "pyrec.models.llm:LLMRecommender",
+    "hybrid": "pyrec.models.hybrid:HybridRecommender",
+}
+
+
+def available_models() -> list[str]:
+    """Registered model names, sorted."""
+    return sorted(MODELS)
+
+
+def register_model(name: str, target: str) -> None:
+    """Register ``target`` (``"package.module:Class"``) under ``name`` (replacing any entry).
+
+    Raises:
+        ConfigError: ``target`` is not of the form ``module:Class``.
+    """
+    if not isinstance(target, str) or target.count(":") != 1:
+        raise param_error("target", "register_model", "a 'package.module:Class' string", target)
+    MODELS[str(name).lower()] = target
+
+
+def get_model_class(name: str):
+    """The recommender class registered as ``name`` (case-insensitive).
+
+    Raises:
+        ConfigError: unknown name (lists the registered ones), or its module cannot be imported.
+    """
+    key = str(name).strip().lower()
+    if key not in MODELS:
+        raise param_error("name", "get_model", f"one of {available_models()}", name)
+    module, cls = MODELS[key].split(":")
+    try:
+        return getattr(importlib.import_module(module), cls)
+    except (ImportError, AttributeError) as exc:
+        raise param_error(
+            "name", "get_model", f"a model whose module imports ({exc})", name
+        ) from exc
+
+
+def get_model(name: str, config=None, **kwargs):
+    """Construct the model registered as ``name``: ``get_model("lightgcn", epochs=50)``.
+
+    Args:
+        name: ``pop``, ``mf``, ``lightgcn``, ``graphsage``, ``llm``, ``hybrid`` or a registered name.
+        config: a config object or dict; ``kwargs`` override its fields.
+
+    Raises:
+        ConfigError: unknown name or invalid config field.
+    """
+    return get_model_class(name)(config, **kwargs)
+
+
+def load_model(path: str | Path):
+    """Load any model folder written by ``Recommender.save`` (dispatches on ``model.json``).
+
+    Raises:
+        DataError: the folder lacks ``model.json``. ConfigError: its model name is not registered.
+    """
+    from pyrec.models._io import read_meta
+
+    meta = read_meta(path)
+    return get_model_class(meta["model"]).load(path)

@@ -1,0 +1,115 @@
+"""Training hyperparameters shared by every BPR-trained model (a validated pydantic config).
+
+Model configs subclass :class:`TrainConfig` and add their own fields, so one JSON object records
+everything a run used (``model.get_config()``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from pyrec.diagnostics import ConfigError
+
+__all__ = ["TrainConfig", "build_config", "parse_metric"]
+
+_METRIC_RE = re.compile(r"^(ndcg|recall|precision|hit|mrr|map)@([1-9][0-9]*)$")
+
+
+def parse_metric(name: str) -> tuple[str, int]:
+    """Split ``"ndcg@10"`` into ``("ndcg", 10)``.
+
+    Raises:
+        ConfigError: not of the form ``<ndcg|recall|precision|hit|mrr|map>@<k>``.
+    """
+    m = _METRIC_RE.match(str(name).strip().lower())
+    if not m:
+        raise ConfigError(
+            "The 'val_metric' parameter must be '<ndcg|recall|precision|hit|mrr|map>@<k>', "
+            f"e.g. 'ndcg@10'. Got {name!r} instead."
+        )
+    return m.group(1), int(m.group(2))
+
+
+class TrainConfig(BaseModel):
+    """The training recipe: Adam on BPR with uniform negatives and early stopping.
+
+    Defaults follow LightGCN/RecBole except the learning rate and batch size, which pyrec tunes
+    for fast convergence on CPU (see ``benchmarks/bench_train.py``).
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        validate_assignment=True,
+        protected_namespaces=(),
+        use_attribute_docstrings=True,
+    )
+
+    epochs: int = Field(300, ge=1)
+    """Maximum number of epochs (passes over the training interactions)."""
+    batch_size: int = Field(2048, ge=1)
+    """Triples per optimisation step."""
+    learning_rate: float = Field(5e-3, gt=0)
+    """Adam learning rate."""
+    reg: float = Field(1e-4, ge=0)
+    """L2 weight λ on the batch's layer-0 embeddings: λ (||e_u||²+||e_i||²+||e_j||²) / 2 / B."""
+    num_negatives: int = Field(1, ge=1)
+    """Uniform negatives per positive interaction."""
+    eval_every: int = Field(1, ge=1)
+    """Validate every this many epochs."""
+    patience: int | None = Field(10, ge=1)
+    """Validations without improvement before early stopping (None: never stop early)."""
+    min_delta: float = Field(0.0, ge=0)
+    """An improvement of the validation metric smaller than this does not count."""
+    val_metric: str = Field("ndcg@10")
+    """Metric that selects the best epoch, ``'<ndcg|recall|precision|hit|mrr|map>@<k>'``."""
+    eval_batch_size: int = Field(4096, ge=1)
+    """Users per scoring batch during validation."""
+    max_time_s: float | None = Field(None, gt=0)
+    """Wall-clock training budget in seconds; training stops after the epoch that exceeds it."""
+    seed: int = Field(0, ge=0)
+    """Seed of initialisation, shuffling and negative sampling (same seed ⇒ same metrics on CPU)."""
+    device: str | None = Field(None)
+    """Device; None reads ``$PYREC_DEVICE`` and falls back to CPU."""
+
+    @field_validator("val_metric")
+    @classmethod
+    def _check_metric(cls, v: str) -> str:
+        name, k = parse_metric(v)
+        return f"{name}@{k}"
+
+
+def build_config(
+    config_cls: type[BaseModel], config: Any = None, kwargs: dict | None = None, owner: str = ""
+):
+    """Make a validated config from ``Model(config)`` or ``Model(**kwargs)`` arguments.
+
+    Args:
+        config_cls: the pydantic config class.
+        config: an instance of ``config_cls``, a dict, or None.
+        kwargs: field overrides.
+        owner: name used in error messages (the model class).
+
+    Raises:
+        ConfigError: unknown field or a value outside its range; the message names the field, the
+            rule and the value received.
+    """
+    kwargs = dict(kwargs or {})
+    if config is not None and not isinstance(config, (config_cls, dict)):
+        raise ConfigError(
+            f"The 'config' parameter of {owner or config_cls.__name__} must be a "
+            f"{config_cls.__name__} or a dict. Got {type(config).__name__} instead."
+        )
+    base = config.model_dump() if isinstance(config, BaseModel) else dict(config or {})
+    base.update(kwargs)
+    try:
+        return config_cls(**base)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err.get("loc", ())) or "config"
+        raise ConfigError(
+            f"The {field!r} parameter of {owner or config_cls.__name__} is invalid: {err.get('msg')}. "
+            f"Got {err.get('input')!r} instead."
+        ) from None

@@ -1,0 +1,331 @@
+"""The BPR trainer: Adam, uniform negatives, batch-embedding L2, early stopping, checkpoints.
+
+The batch loop follows PyG's ``examples/lightgcn.py`` (zero the gradients, step, accumulate
+``float(loss)``); early stopping on a validation metric and best-state restore follow RecBole's
+``Trainer.fit``. See :mod:`pyrec.train` for the contract a model implements.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pyrec.diagnostics import ConfigError, DataError, DataWarning, param_error
+from pyrec.train._checkpoint import load_checkpoint, save_checkpoint
+from pyrec.train.config import TrainConfig, parse_metric
+from pyrec.train.loss import BPRLoss
+from pyrec.train.sampling import NegativeSampler
+from pyrec.train.seed import make_generators, resolve_device
+
+__all__ = ["TrainResult", "Trainer"]
+
+
+@dataclass
+class TrainResult:
+    """What a training run did.
+
+    Attributes:
+        history: one dict per epoch: ``epoch``, ``loss`` (mean over triples), ``epoch_time_s``
+            (training only, s), the validation metric (e.g. ``"ndcg@10"``) on evaluated epochs, and
+            any model ``logs``.
+        best_epoch: epoch whose state was restored (the last one when there is no validation).
+        best_metric: its validation value (NaN without validation).
+        epochs_run: epochs completed (including those before a resume).
+        stopped_early: patience ran out.
+        train_time_s: wall time of training plus validation, s (summed over resumed sessions).
+        seconds_per_epoch: mean ``epoch_time_s`` (training only, no validation), s.
+    """
+
+    history: list = field(default_factory=list)
+    best_epoch: int = 0
+    best_metric: float = float("nan")
+    epochs_run: int = 0
+    stopped_early: bool = False
+    train_time_s: float = 0.0
+    seconds_per_epoch: float = float("nan")
+
+    def to_frame(self):
+        """The history as a ``pandas.DataFrame`` (one row per epoch)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.history)
+
+
+class Trainer:
+    """Trains a :class:`~pyrec.train.BPRModule` on ``split.train`` with BPR.
+
+    Each epoch visits every distinct training (user, item) pair once in a seeded random order, pairs
+    it with ``num_negatives`` uniform negatives (never a positive of that user), and takes Adam
+    steps on batches of ``batch_size`` triples. Every ``eval_every`` epochs it computes
+    ``val_metric`` on ``split.valid`` (full ranking, training items masked), keeps the best state,
+    and stops after ``patience`` validations without an improvement above ``min_delta``.
+
+    Args:
+        module: the ``torch.nn.Module`` to train (implements ``bpr_forward`` and ``scorer``).
+        split: :class:`pyrec.data.Split`; ``valid`` may be empty (then no early stopping).
+        config: :class:`TrainConfig` (or a subclass, e.g. a model config).
+        checkpoint_dir: folder for ``last.pt``, written after each validation and at the end.
+        resume: continue from ``checkpoint_dir/last.pt`` when it exists (same result as an
+            uninterrupted run with the same seed); a run that stopped early stays stopped, one that
+            reached its ``epochs`` continues when resumed with more ``epochs``.
+        progress: show a tqdm bar over epochs with the loss and validation metric.
+        desc: the bar's label.
+        callback: optional ``callback(trainer, record)`` after each epoch (after validation);
+            it may add entries to ``record`` (the history row), e.g. a benchmark's test metric.
+
+    Raises:
+        ConfigError: the module lacks ``bpr_forward``/``scorer``; the loss became non-finite.
+        DataError: the training part is empty, or a user has every item as a positive.
+    """
+
+    def __init__(
+        self,
+        module,
+        split,
+        config: TrainConfig,
+        *,
+        checkpoint_dir: str | Path | None = None,
+        resume: bool = False,
+        progress: bool = True,
+        desc: str | None = None,
+        callback=None,
+    ) -> None:
+        for attr in ("bpr_forward", "scorer", "parameters", "state_dict"):
+            if not callable(getattr(module, attr, None)):
+                raise param_error(
+                    "module",
+                    "Trainer",
+                    f"a torch.nn.Module with a {attr}() method",
+                    type(module).__name__,
+                )
+        if not isinstance(config, TrainConfig):
+            raise param_error("config", "Trainer", "a TrainConfig", type(config).__name__)
+        self.module, self.split, self.config = module, split, config
+        self.device = resolve_device(config.device)
+        self.module.to(self.device)
+        self.metric_family, self.metric_k = parse_metric(config.val_metric)
+        self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+        self.progress, self.desc = progress, desc or type(module).__name__
+        self.callback = callback
+
+        train = split.train
+        if train.n_interactions == 0:
+            raise DataError("Trainer: split.train has no interactions.")
+        keys = np.unique(
+            np.asarray(train.users, np.int64) * split.n_items + np.asarray(train.items, np.int64)
+        )
+        self.users = torch.from_numpy(keys // split.n_items)
+        self.items = torch.from_numpy(keys % split.n_items)
+        self.sampler = NegativeSampler(self.users, self.items, split.n_items)
+        self.has_valid = split.valid.n_interactions > 0
+
+        self.generator, _ = make_generators(config.seed)
+        self.loss_fn = BPRLoss(config.reg)
+        groups = (
+            module.optimizer_param_groups(config.learning_rate)
+            if callable(getattr(module, "optimizer_param_groups", None))
+            else None
+        )
+        params = (
+            groups if groups is not None else [p for p in module.parameters() if p.requires_grad]
+        )
+        self.optimizer = torch.optim.Adam(params, lr=config.learning_rate)
+
+        self.epoch = 0
+        self.best_metric = -math.inf
+        self.best_epoch = 0
+        self.best_state: dict | None = None
+        self.bad_evals = 0
+        self.stop = False
+        self.result = TrainResult()
+        if resume and self.checkpoint_dir is not None:
+            state = load_checkpoint(self.checkpoint_dir)
+            if state is not None:
+                self.load_state_dict(state)
+
+    # ------------------------------------------------------------------ one epoch / one validation
+    def train_epoch(self) -> dict:
+        """One pass over the training pairs; returns ``{"loss": mean loss, "epoch_time_s": s, ...}``."""
+        t0 = time.perf_counter()
+        cfg, module = self.config, self.module
+        module.train()
+        n = self.users.numel()
+        perm = torch.randperm(n, generator=self.generator)
+        users, pos = self.users[perm], self.items[perm]
+        neg = self.sampler.sample(users, cfg.num_negatives, generator=self.generator)
+        total, logs = 0.0, {}
+        for start in range(0, n, cfg.batch_size):
+            sl = slice(start, start + cfg.batch_size)
+            ub, pb, nb = users[sl].to(self.device), pos[sl].to(self.device), neg[sl].to(self.device)
+            out = module.bpr_forward(ub, pb, nb)
+            loss = self.loss_fn(out.pos_scores, out.neg_scores, out.reg_terms)
+            if out.extra_loss is not None:
+                loss = loss + out.extra_loss
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                raise ConfigError(
+                    f"Training diverged at epoch {self.epoch + 1} (loss={value}); the 'learning_rate' "
+                    f"parameter ({cfg.learning_rate}) is probably too large."
+                )
+            total += value * ub.shape[0]
+            for key, val in (out.logs or {}).items():
+                logs[key] = logs.get(key, 0.0) + float(val) * ub.shape[0]
+        stats = {"loss": total / n, **{k: v / n for k, v in logs.items()}}
+        stats["epoch_time_s"] = time.perf_counter() - t0
+        return stats
+
+    def validate(self) -> float:
+        """``val_metric`` on ``split.valid`` (full ranking, train items masked); NaN without valid data."""
+        if not self.has_valid:
+            return float("nan")
+        from pyrec.metrics import evaluate_full_ranking
+
+        self.module.eval()
+        with torch.no_grad():
+            score = self.module.scorer()
+
+            def score_fn(users):
+                return (
+                    score(torch.as_tensor(users, dtype=torch.long, device=self.device))
+                    .float()
+                    .cpu()
+                )
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DataWarning)
+                res = evaluate_full_ranking(
+                    score_fn,
+                    self.split,
+                    part="valid",
+                    ks=(self.metric_k,),
+                    metrics=(self.metric_family,),
+                    batch_size=self.config.eval_batch_size,
+                    model_name=self.desc,
+                )
+        return float(res.summary[f"{self.metric_family}@{self.metric_k}"])
+
+    # ------------------------------------------------------------------ the loop
+    def fit(self) -> TrainResult:
+        """Train until ``epochs``, patience or ``max_time_s`` runs out; restore the best state.
+
+        Returns:
+            TrainResult (also kept as ``self.result``).
+        """
+        from tqdm.auto import tqdm
+
+        cfg, res = self.config, self.result
+        name = f"{self.metric_family}@{self.metric_k}"
+        bar = tqdm(
+            total=cfg.epochs,
+            initial=self.epoch,
+            desc=self.desc,
+            unit="epoch",
+            disable=not self.progress,
+            leave=False,
+            dynamic_ncols=True,
+        )
+        try:
+            while not self.stop and self.epoch < cfg.epochs:
+                t0 = time.perf_counter()
+                record = {"epoch": self.epoch + 1, **self.train_epoch()}
+                self.epoch += 1
+                evaluated = self.has_valid and (
+                    self.epoch % cfg.eval_every == 0 or self.epoch == cfg.epochs
+                )
+                if evaluated:
+                    value = self.validate()
+                    record[name] = value
+                    if value > self.best_metric + cfg.min_delta or self.best_state is None:
+                        self.best_metric, self.best_epoch, self.bad_evals = value, self.epoch, 0
+                        self.best_state = {
+                            k: v.detach().clone() for k, v in self.module.state_dict().items()
+                        }
+                    else:
+                        self.bad_evals += 1
+                res.train_time_s += time.perf_counter() - t0
+                if self.callback is not None:
+                    self.callback(self, record)
+                res.history.append(record)
+                postfix = {"loss": f"{record['loss']:.4f}"}
+                if self.best_state is not None:
+                    postfix[name] = f"{record.get(name, float('nan')):.4f}"
+                    postfix["best"] = f"{self.best_metric:.4f}@{self.best_epoch}"
+                bar.set_postfix(postfix, refresh=False)
+                bar.update(1)
+                if cfg.patience is not None and self.bad_evals >= cfg.patience:
+                    res.stopped_early = self.stop = True
+                elif cfg.max_time_s is not None and res.train_time_s >= cfg.max_time_s:
+                    self.stop = True
+                if self.checkpoint_dir is not None and evaluated:
+                    save_checkpoint(self.state_dict(), self.checkpoint_dir)
+        finally:
+            bar.close()
+        if self.checkpoint_dir is not None:
+            save_checkpoint(self.state_dict(), self.checkpoint_dir)
+        return self.finalize()
+
+    def finalize(self) -> TrainResult:
+        """Load the best state (if validated), switch to eval mode, fill and return the result."""
+        if self.best_state is not None:
+            self.module.load_state_dict(self.best_state)
+        self.module.eval()
+        res = self.result
+        res.epochs_run = self.epoch
+        res.best_epoch = self.best_epoch if self.best_state is not None else self.epoch
+        res.best_metric = self.best_metric if self.best_state is not None else float("nan")
+        times = [r["epoch_time_s"] for r in res.history]
+        res.seconds_per_epoch = float(np.mean(times)) if times else float("nan")
+        return res
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict:
+        """Everything needed to resume: weights, optimizer, RNG, best state, counters, history."""
+        res = self.result
+        return {
+            "epoch": self.epoch,
+            "module": self.module.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "generator": self.generator.get_state(),
+            "best_metric": self.best_metric,
+            "best_epoch": self.best_epoch,
+            "best_state": self.best_state,
+            "bad_evals": self.bad_evals,
+            "history": list(res.history),
+            "stopped_early": res.stopped_early,
+            "train_time_s": res.train_time_s,
+            "config": self.config.model_dump(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a :meth:`state_dict` (the module must have the same architecture).
+
+        Warns:
+            DataWarning: the checkpoint was written with a different config.
+        """
+        if state.get("config") != self.config.model_dump():
+            warnings.warn(
+                "resuming from a checkpoint written with a different config",
+                DataWarning,
+                stacklevel=2,
+            )
+        self.module.load_state_dict(state["module"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["generator"])
+        self.epoch = int(state["epoch"])
+        self.stop = bool(state["stopped_early"])  # a run that stopped early stays stopped
+        self.best_metric, self.best_epoch = float(state["best_metric"]), int(state["best_epoch"])
+        self.best_state, self.bad_evals = state["best_state"], int(state["bad_evals"])
+        self.result = TrainResult(
+            history=list(state["history"]),
+            stopped_early=bool(state["stopped_early"]),
+            train_time_s=float(state["train_time_s"]),
+        )
