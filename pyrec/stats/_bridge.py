@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -49,6 +50,12 @@ def import_rpy2():
     """
     if "ro" in _state:
         return _state["ro"]
+    if "rpytools" in sys.modules:  # reticulate's helper module: this Python runs inside R
+        raise RBridgeError(
+            "pyrec's Python side is running inside an R session (reticulate), where rpy2 cannot "
+            "start a second R. Run the statistics in R directly: source('r_scripts/pyrec.R') and "
+            "call pyrec_stats(results_dir), or pass stats=False to evaluate()."
+        )
     # rpy2 prepends R's library folders (and /usr/lib/<arch>) to LD_LIBRARY_PATH when it starts R.
     # Child processes inherit that, and a Python child then loads the system libpython and loses
     # its site-packages. The dynamic loader reads LD_LIBRARY_PATH only at process start, so R,
