@@ -1,0 +1,146 @@
+"""Fusion modules, the InfoNCE alignment loss, and the hybrid GNN–text recommender."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import numpy as np
+import pytest
+import torch
+
+from pyrec.diagnostics import ConfigError
+from pyrec.models._fusion import ConcatFusion, GateFusion, InfoNCE, make_fusion
+from pyrec.models.hybrid import HybridRecommender
+from pyrec.testing import RecommenderTests
+
+
+# ----------------------------------------------------------------------------------------- fusion
+def test_concat_fusion_starts_near_graph_view_and_is_trainable():
+    torch.manual_seed(0)
+    g, t = torch.randn(5, 8), torch.randn(5, 8)
+    fus = ConcatFusion(8, text_init=0.1)
+    out = fus(g, t)
+    assert out.shape == (5, 8)
+    torch.testing.assert_close(out, g + 0.1 * t)
+    out.sum().backward()
+    assert fus.lin.weight.grad is not None and fus.lin.weight.grad.abs().sum() > 0
+
+
+def test_gate_fusion_formula_and_initial_gate():
+    torch.manual_seed(0)
+    g, t = torch.randn(4, 6), torch.randn(4, 6)
+    fus = GateFusion(6, gate_bias=2.0)
+    gate = fus.gate(g, t)
+    expected_gate = torch.sigmoid(torch.tensor(2.0))
+    torch.testing.assert_close(gate, torch.full((4, 6), float(expected_gate)))
+    torch.testing.assert_close(fus(g, t), expected_gate * g + (1 - expected_gate) * t)
+    # after a step that rewards the text view, the gate moves towards it
+    opt = torch.optim.SGD(fus.parameters(), lr=1.0)
+    loss = -(fus(g, t) * t).sum()
+    loss.backward()
+    opt.step()
+    assert fus.gate(g, t).mean() < gate.mean()
+
+
+def test_fusion_rejects_bad_shapes_and_modes():
+    with pytest.raises(ConfigError, match="'text'"):
+        GateFusion(4)(torch.zeros(3, 4), torch.zeros(2, 4))
+    with pytest.raises(ConfigError, match="'graph'"):
+        ConcatFusion(4)(torch.zeros(3, 5), torch.zeros(3, 5))
+    with pytest.raises(ConfigError, match="'fusion'"):
+        make_fusion("sum", 4)
+    assert isinstance(make_fusion("gate", 4), GateFusion)
+
+
+# ---------------------------------------------------------------------------------------- InfoNCE
+def test_info_nce_matches_hand_computation():
+    a = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    b = torch.tensor([[1.0, 0.0], [0.0, 2.0]])  # normalised: identity
+    tau = 0.5
+    # each row: logits [1/tau, 0] -> -log(e^2 / (e^2 + 1)); both directions equal
+    expected = -torch.log(torch.exp(torch.tensor(2.0)) / (torch.exp(torch.tensor(2.0)) + 1))
+    torch.testing.assert_close(InfoNCE(tau)(a, b), expected)
+
+
+def test_info_nce_lower_for_aligned_views():
+    torch.manual_seed(0)
+    a = torch.randn(32, 16)
+    aligned = InfoNCE(0.2)(a, a + 0.05 * torch.randn(32, 16))
+    shuffled = InfoNCE(0.2)(a, a[torch.randperm(32)])
+    assert aligned < shuffled
+    with pytest.raises(ConfigError, match="'temperature'"):
+        InfoNCE(0.0)
+
+
+# ------------------------------------------------------------------------------ the recommender
+os.environ.setdefault("PYREC_CACHE_DIR", tempfile.mkdtemp(prefix="pyrec-test-cache-"))
+FAST = {"epochs": 2, "embedding_size": 8, "max_length": 16, "batch_size": 256}
+
+
+class TestHybridContract(RecommenderTests):
+    model_class = HybridRecommender
+    config = FAST
+
+
+class TestHybridConcatContract(RecommenderTests):
+    model_class = HybridRecommender
+    config = {**FAST, "fusion": "concat", "contrastive_weight": 0.0}
+
+
+def ml100k_small(n_users: int = 100, n_items: int = 300):
+    """Real ML-100K (ratings >= 3) restricted to its first ``n_users`` users and ``n_items`` items
+    (re-indexed), split 8:1:1."""
+    from pyrec.data import compact, load_dataset, split_data
+
+    data = load_dataset("ml-100k", min_rating=3)
+    return split_data(compact(data.subset((data.users < n_users) & (data.items < n_items))),
+                      "ratio", seed=0)
+
+
+@pytest.fixture(scope="module")
+def small(ml100k_dir):
+    return ml100k_small()
+
+
+@pytest.fixture(scope="module")
+def tiny_real(ml100k_dir):
+    """A very small real subset for encoder fine-tuning (each step re-encodes item texts)."""
+    return ml100k_small(n_users=40, n_items=60)
+
+
+def test_hybrid_config_errors():
+    with pytest.raises(ConfigError, match="fusion"):
+        HybridRecommender(fusion="sum")
+    with pytest.raises(ConfigError, match="contrastive_weight"):
+        HybridRecommender(contrastive_weight=-1)
+
+
+@pytest.mark.realdata
+def test_hybrid_logs_contrastive_term_and_gate(small):
+    model = HybridRecommender(FAST, contrastive_weight=0.1).fit(small, progress=False)
+    hist = model.train_result_.history
+    assert all(np.isfinite(h["cl"]) and h["cl"] > 0 for h in hist)
+    gates = model.module_.mean_gate()
+    assert 0 < gates["gate_items"] < 1 and 0 < gates["gate_users"] < 1
+
+
+@pytest.mark.realdata
+def test_shuffled_text_permutes_the_item_table(small):
+    real = HybridRecommender(FAST, epochs=1)
+    ctrl = HybridRecommender(FAST, epochs=1, shuffle_text=True)
+    real.fit(small, progress=False)
+    ctrl.fit(small, progress=False)
+    a, b = real.module_.tower.text_emb, ctrl.module_.tower.text_emb
+    assert not torch.equal(a, b)
+    # same rows, other order: every shuffled row is some real row
+    torch.testing.assert_close(torch.sort(a.sum(1)).values, torch.sort(b.sum(1)).values)
+
+
+@pytest.mark.realdata
+def test_hybrid_lora_trains_encoder(tiny_real):
+    model = HybridRecommender(FAST, epochs=1, encoder_mode="lora", patience=None, batch_size=1024)
+    model.fit(tiny_real, progress=False)
+    rep = model.encoder_.lora_report_
+    assert rep is not None and 0 < rep.trainable_params < 0.05 * rep.total_params
+    assert model.module_.tower.encoder is None
