@@ -1,1 +1,48 @@
-"""pyrec.experiment."""
+"""pyrec.experiment: the `pyrec evaluate` grid runner.
+
+Reads an experiment config (TOML/YAML: dataset, split, protocols, seeds, factors architecture x
+optimization x backend, model settings), runs every configuration x seed resumably, and writes the
+tidy results folder that ``pyrec stats``, ``pyrec report`` and R read (``docs/architecture.md``,
+"Results folder").
+
+Names are loaded lazily, so ``import pyrec.experiment`` does not import torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "ExperimentConfig": "pyrec.experiment._config",
+    "ConfigurationEntry": "pyrec.experiment._config",
+    "GridConfig": "pyrec.experiment._config",
+    "load_config": "pyrec.experiment._config",
+    "validate_config": "pyrec.experiment._config",
+    "parse_backend": "pyrec.experiment._config",
+    "RunSpec": "pyrec.experiment._grid",
+    "Skipped": "pyrec.experiment._grid",
+    "expand_design": "pyrec.experiment._grid",
+    "ResultsFolder": "pyrec.experiment._store",
+    "ExperimentResult": "pyrec.experiment._runner",
+    "run_experiment": "pyrec.experiment._runner",
+    "evaluate": "pyrec.experiment._runner",
+    "resolve_config": "pyrec.experiment._runner",
+    "preset_path": "pyrec.experiment._runner",
+    "summary_table": "pyrec.experiment._summary",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pyrec.experiment' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

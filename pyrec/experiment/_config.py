@@ -1,0 +1,349 @@
+"""The experiment config: what `pyrec evaluate` runs, validated with pydantic.
+
+A config names the dataset and split, the evaluation protocols, the seeds (replicates), the metrics,
+and the study's factors — architecture {gnn, llm, hybrid} (plus the ``baseline`` pop/mf models),
+optimization {none, quantization, lora, distillation} and backend {cpu, cuda, deepspeed, fpga-sim}
+— either as an explicit list of ``configurations`` or as a full-factorial ``grid``, or both.
+A backend may be a pair ``"<train>+<serve>"`` (e.g. ``"deepspeed+fpga-sim"``: train with DeepSpeed,
+serve the scoring head on the simulated FPGA). Files are TOML (``tomllib``) or YAML (PyYAML); every
+error names the file and the key.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator, model_validator
+
+from pyrec.diagnostics import ConfigError
+
+__all__ = [
+    "ARCHITECTURES",
+    "OPTIMIZATIONS",
+    "BACKENDS",
+    "DEFAULT_MODEL",
+    "ExperimentConfig",
+    "ConfigurationEntry",
+    "GridConfig",
+    "SplitConfig",
+    "BenchConfig",
+    "load_config",
+    "validate_config",
+    "read_config_file",
+    "parse_backend",
+]
+
+ARCHITECTURES = ("gnn", "llm", "hybrid", "baseline")
+OPTIMIZATIONS = ("none", "quantization", "lora", "distillation")
+BACKENDS = ("cpu", "cuda", "deepspeed", "fpga-sim")
+#: the model trained for an architecture when a configuration names none
+DEFAULT_MODEL = {"gnn": "lightgcn", "llm": "llm", "hybrid": "hybrid", "baseline": "pop"}
+#: the models allowed under each architecture
+ARCH_MODELS = {
+    "gnn": ("lightgcn", "graphsage"),
+    "llm": ("llm",),
+    "hybrid": ("hybrid",),
+    "baseline": ("pop", "mf"),
+}
+
+Architecture = Literal["gnn", "llm", "hybrid", "baseline"]
+Optimization = Literal["none", "quantization", "lora", "distillation"]
+
+
+def parse_backend(value: str) -> tuple[str, str]:
+    """Split a backend factor level into ``(train_backend, serve_backend)``.
+
+    ``"cpu"`` -> ``("cpu", "cpu")``; ``"deepspeed+fpga-sim"`` -> ``("deepspeed", "fpga-sim")``.
+    ``fpga-sim`` alone trains on cpu and serves on the simulated FPGA (it has no training path).
+
+    Raises:
+        ConfigError: an unknown backend name, or more than two parts.
+    """
+    parts = [p.strip().lower() for p in str(value).split("+")]
+    if not 1 <= len(parts) <= 2 or any(p not in BACKENDS for p in parts):
+        raise ConfigError(
+            f"The 'backend' value must be one of {list(BACKENDS)} or '<train>+<serve>' "
+            f"(e.g. 'deepspeed+fpga-sim'). Got {value!r} instead."
+        )
+    if len(parts) == 1:
+        b = parts[0]
+        return ("cpu", "fpga-sim") if b == "fpga-sim" else (b, b)
+    return parts[0], parts[1]
+
+
+def _check_backend(v: str) -> str:
+    try:
+        parse_backend(v)
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+    return "+".join(p.strip().lower() for p in v.split("+"))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+class SplitConfig(_Strict):
+    """How interactions are split into train / validation / test."""
+
+    protocol: Literal["ratio", "loo", "temporal", "released"] = "ratio"
+    """``pyrec.data.split_data`` protocol: per-user random ratio, leave-one-out, temporal, released."""
+    ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    """train/valid/test fractions for ``ratio``; each in (0, 1), summing to 1."""
+    seed: Literal["per-seed"] | int = "per-seed"
+    """``"per-seed"``: replicate seed s splits with seed s; an int: one fixed split for all seeds."""
+
+    @field_validator("ratios")
+    @classmethod
+    def _ratios_sum(cls, v):
+        if any(not 0 < r < 1 for r in v) or abs(sum(v) - 1.0) > 1e-6:
+            raise ValueError(f"ratios must be three numbers in (0, 1) summing to 1, got {list(v)}")
+        return v
+
+
+class BenchConfig(_Strict):
+    """Latency / throughput measurement settings (see ``pyrec.bench``)."""
+
+    k: PositiveInt = 10
+    """list length of each timed ``recommend`` request."""
+    latency_requests: PositiveInt = 200
+    """single-user requests timed after warm-up (p50/p95/p99/mean in ms)."""
+    warmup: int = Field(20, ge=0)
+    """untimed requests before timing."""
+    throughput_batch_size: PositiveInt = 256
+    """users per batch for the throughput (users/s) measurement."""
+    throughput_repeats: PositiveInt = 3
+    """timed passes; the median is reported."""
+    cold_start_repeats: PositiveInt = 5
+    """timed embeddings of one new item's text (text models; the median is reported)."""
+
+
+class ConfigurationEntry(_Strict):
+    """One configuration of the factors (one row of the design)."""
+
+    architecture: Architecture
+    model: str | None = None
+    """model of that architecture; default ``DEFAULT_MODEL[architecture]``."""
+    optimization: Optimization = "none"
+    backend: str = "cpu"
+    """``cpu``, ``cuda``, ``deepspeed``, ``fpga-sim`` or ``<train>+<serve>``."""
+    label: str | None = None
+    """name in tables; default e.g. ``hybrid+lora@cpu``."""
+
+    @field_validator("backend")
+    @classmethod
+    def _backend_name(cls, v: str) -> str:
+        return _check_backend(v)
+
+    @model_validator(mode="after")
+    def _model_fits_architecture(self):
+        if self.model is None:
+            self.model = DEFAULT_MODEL[self.architecture]
+        self.model = self.model.lower()
+        allowed = ARCH_MODELS[self.architecture]
+        if self.model not in allowed:
+            raise ValueError(
+                f"model {self.model!r} does not belong to architecture {self.architecture!r} "
+                f"(expected one of {list(allowed)})"
+            )
+        return self
+
+    def default_label(self) -> str:
+        """``<model>[+<optimization>]@<backend>``, e.g. ``hybrid+lora@cpu``."""
+        opt = "" if self.optimization == "none" else f"+{self.optimization}"
+        return f"{self.model}{opt}@{self.backend}"
+
+
+class GridConfig(_Strict):
+    """A full-factorial design: every architecture x optimization x backend."""
+
+    architecture: list[Architecture] = Field(min_length=1)
+    optimization: list[Optimization] = ["none"]
+    backend: list[str] = ["cpu"]
+
+    @field_validator("backend")
+    @classmethod
+    def _backend_names(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("at least one backend is needed")
+        return [_check_backend(b) for b in v]
+
+
+class ExperimentConfig(_Strict):
+    """A validated experiment: data, protocol, replicates, design and per-part settings.
+
+    Example (TOML)::
+
+        name = "default"
+        dataset = "ml-100k"
+        min_rating = 3
+        seeds = [0, 1, 2]
+        [split]
+        protocol = "ratio"
+        ratios = [0.8, 0.1, 0.1]
+        [[configurations]]
+        architecture = "hybrid"
+        optimization = "lora"
+        backend = "cpu"
+        [models.hybrid]
+        epochs = 10
+    """
+
+    name: str = "experiment"
+    """names the default output folder ``results/<name>``."""
+    dataset: str = "ml-100k"
+    """``pyrec.data.load_dataset`` name or a CSV/Parquet path."""
+    data_dir: str | None = None
+    """dataset folder; default ``$PYREC_DATA_DIR`` then ``~/.cache/pyrec/datasets``."""
+    min_rating: float | None = 3.0
+    """keep ratings >= this as positives (None keeps all)."""
+    split: SplitConfig = SplitConfig()
+    protocols: list[str] = ["full-ranking"]
+    """``full-ranking`` and/or ``sampled-<N>`` (N sampled negatives per test item)."""
+    seeds: list[int] = Field(default=[0, 1, 2], min_length=1)
+    """replicate seeds (split, initialisation, negative sampling)."""
+    ks: list[PositiveInt] = Field(default=[10], min_length=1)
+    metrics: list[str] = ["ndcg", "recall", "hit", "mrr", "map"]
+    configurations: list[ConfigurationEntry] = []
+    grid: GridConfig | None = None
+    models: dict[str, dict[str, Any]] = {}
+    """settings per model name or architecture (``[models.lightgcn]``, ``[models.gnn]``); a model's
+    own table overrides its architecture's."""
+    optimizations: dict[Literal["quantization", "lora", "distillation"], dict[str, Any]] = {}
+    """settings per strategy (e.g. ``[optimizations.lora] r = 8``)."""
+    backends: dict[Literal["cpu", "cuda", "deepspeed", "fpga-sim"], dict[str, Any]] = {}
+    """settings per backend (e.g. ``[backends.deepspeed] zero_stage = 0``)."""
+    bench: BenchConfig = BenchConfig()
+
+    @field_validator("protocols")
+    @classmethod
+    def _protocols(cls, v):
+        if not v:
+            raise ValueError("at least one protocol is needed")
+        for p in v:
+            if p != "full-ranking" and not re.fullmatch(r"sampled-[1-9][0-9]*", p):
+                raise ValueError(f"protocol must be 'full-ranking' or 'sampled-<N>', got {p!r}")
+        return list(dict.fromkeys(v))
+
+    @field_validator("seeds")
+    @classmethod
+    def _unique_seeds(cls, v):
+        if len(set(v)) != len(v):
+            raise ValueError(f"seeds must be distinct, got {v}")
+        return v
+
+    @field_validator("metrics")
+    @classmethod
+    def _metric_names(cls, v):
+        from pyrec.metrics._names import expand_metrics
+
+        try:
+            expand_metrics(v, [10], owner="the experiment config")
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return v
+
+    @model_validator(mode="after")
+    def _has_design(self):
+        if not self.configurations and self.grid is None:
+            raise ValueError("the config needs 'configurations' (a list) and/or a 'grid' table")
+        known = set(ARCHITECTURES) | {m for ms in ARCH_MODELS.values() for m in ms}
+        unknown = sorted(set(self.models) - known)
+        if unknown:
+            raise ValueError(f"models has unknown section(s) {unknown}; expected names among {sorted(known)}")
+        return self
+
+    def model_settings(self, architecture: str, model: str) -> dict[str, Any]:
+        """Settings for ``model``: ``models[architecture]`` updated by ``models[model]``."""
+        out = dict(self.models.get(architecture, {}))
+        if model != architecture:
+            out.update(self.models.get(model, {}))
+        return out
+
+    def fingerprint_dict(self) -> dict[str, Any]:
+        """The config as JSON data, without fields that do not change results (``data_dir``)."""
+        return self.model_dump(mode="json", exclude={"data_dir"})
+
+
+def _format_validation_error(exc: ValidationError, source: str) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ""
+        for part in err["loc"]:
+            key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+        key = key or "<top level>"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (not a setting of this section)"
+        got = err.get("input")
+        quiet = isinstance(got, dict) or err["type"] in ("missing", "value_error")
+        got_txt = "" if quiet else f" (got {got!r})"
+        lines.append(f"{source}: key {key!r}: {msg}{got_txt}")
+    return "Invalid experiment config:\n  " + "\n  ".join(lines)
+
+
+def validate_config(data: dict[str, Any], source: str = "<config>") -> ExperimentConfig:
+    """Validate a dict into an :class:`ExperimentConfig`.
+
+    Raises:
+        ConfigError: every problem, each line naming ``source`` and the dotted key.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the experiment config must be a table/mapping, got {type(data).__name__}")
+    try:
+        return ExperimentConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, source)) from None
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Parse a TOML (``.toml``) or YAML (``.yaml``/``.yml``) file into a dict.
+
+    Raises:
+        ConfigError: missing file, unknown extension, or a syntax error (with line and column).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"The experiment config file {str(path)!r} does not exist.")
+    suffix = path.suffix.lower()
+    text = path.read_text(encoding="utf-8")
+    if suffix == ".toml":
+        import tomllib
+
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: TOML syntax error: {exc}") from None
+    if suffix in (".yaml", ".yml"):
+        import yaml
+
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise ConfigError(f"{path}: YAML syntax error{where}: {getattr(exc, 'problem', exc)}") from None
+        return {} if data is None else data
+    raise ConfigError(f"The experiment config file {str(path)!r} must end in .toml, .yaml or .yml.")
+
+
+def load_config(path: str | Path, **overrides: Any) -> ExperimentConfig:
+    """Read and validate an experiment config file.
+
+    Args:
+        path: a ``.toml``, ``.yaml`` or ``.yml`` file.
+        **overrides: top-level keys replacing the file's (e.g. ``seeds=[0]``, ``data_dir="..."``);
+            ``None`` values are ignored.
+
+    Returns:
+        ExperimentConfig.
+
+    Raises:
+        ConfigError: unreadable file, syntax error, or invalid values (naming file and key).
+    """
+    data = read_config_file(path)
+    if isinstance(data, dict):
+        data.update({k: v for k, v in overrides.items() if v is not None})
+    return validate_config(data, source=str(path))

@@ -1,0 +1,284 @@
+"""`pyrec evaluate`: run every configuration x seed of an experiment, resumably.
+
+For each run (one configuration of the factors at one seed) the runner trains the model, applies
+the optimization, deploys it on the serving backend, evaluates ranking quality on the test part and
+measures latency, throughput, training time, peak memory and model size. Each finished run is
+committed to the results folder before the next starts (see :mod:`pyrec.experiment._store`); a
+failed run is recorded with its error and the grid goes on; an interrupted one leaves the earlier
+results intact, and re-running the same command skips what is finished.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+import pandas as pd
+
+from pyrec.diagnostics import ConfigError
+from pyrec.experiment import _steps
+from pyrec.experiment._config import ExperimentConfig, load_config, validate_config
+from pyrec.experiment._context import RunContext
+from pyrec.experiment._grid import RunSpec, Skipped, expand_design
+from pyrec.experiment._store import PER_USER_COLUMNS, RUN_COLUMNS, ResultsFolder
+from pyrec.experiment._toml import dumps_toml
+
+__all__ = ["ExperimentResult", "run_experiment", "evaluate", "resolve_config", "preset_path"]
+
+log = logging.getLogger("pyrec.experiment")
+
+
+@dataclass
+class ExperimentResult:
+    """What :func:`run_experiment` did.
+
+    Attributes:
+        runs: the tidy runs table (``runs.parquet``), one row per run x metric.
+        out: the results folder.
+        config: the resolved config.
+        skipped: configurations not run, with reasons.
+        failed: ``failed.csv`` as a DataFrame (``run_id, config, seed, error``).
+        n_planned: runs in the plan (configurations x seeds).
+        n_resumed: runs found finished in the folder and not redone.
+        n_ran: runs finished by this call.
+        wall_time_s: wall time of this call, s.
+        stats_dir: where ``pyrec.stats`` wrote its tables, or None.
+    """
+
+    runs: pd.DataFrame
+    out: Path
+    config: ExperimentConfig
+    skipped: list[Skipped]
+    failed: pd.DataFrame
+    n_planned: int
+    n_resumed: int
+    n_ran: int
+    wall_time_s: float
+    stats_dir: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def preset_path(name: str) -> Path:
+    """The shipped config ``analysis/experiment.<name>.toml`` (``default`` or ``quick``).
+
+    Raises:
+        ConfigError: the file is not there (e.g. pyrec installed without its ``analysis/`` folder).
+    """
+    path = Path(__file__).resolve().parents[2] / "analysis" / f"experiment.{name}.toml"
+    if not path.is_file():
+        raise ConfigError(f"The {name!r} experiment preset {str(path)!r} is missing; pass --config FILE.")
+    return path
+
+
+def _parse_seeds(seeds) -> list[int] | None:
+    if seeds is None:
+        return None
+    if isinstance(seeds, str):
+        try:
+            return [int(s) for s in seeds.replace(" ", "").split(",") if s]
+        except ValueError:
+            raise ConfigError(f"The 'seeds' option must be comma-separated ints like '0,1,2'. Got {seeds!r} instead.") from None
+    return [int(s) for s in seeds]
+
+
+def resolve_config(config=None, *, quick: bool = False, data_dir=None, seeds=None) -> tuple[ExperimentConfig, str]:
+    """Turn the user's choice into a validated config and a description of its source.
+
+    Args:
+        config: None (the default preset), a file path, a dict, or an :class:`ExperimentConfig`.
+        quick: use the ``quick`` preset (not combinable with ``config``).
+        data_dir: overrides ``data_dir``. seeds: overrides ``seeds`` (list or ``"0,1,2"``).
+
+    Raises:
+        ConfigError: invalid config (naming file and key), or ``quick`` with ``config``.
+    """
+    if quick and config is not None:
+        raise ConfigError("Pass either --quick or --config, not both (--quick is a shipped config).")
+    overrides = {"data_dir": None if data_dir is None else str(data_dir), "seeds": _parse_seeds(seeds)}
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if config is None:
+        config = preset_path("quick" if quick else "default")
+    if isinstance(config, ExperimentConfig):
+        data = config.model_dump(mode="json")
+        data.update(overrides)
+        return validate_config(data, "<ExperimentConfig>"), "<ExperimentConfig>"
+    if isinstance(config, dict):
+        return validate_config({**config, **overrides}, "<dict>"), "<dict>"
+    return load_config(config, **overrides), str(config)
+
+
+def _run_rows(spec: RunSpec, seed: int, run_id: str, split_name: str, dataset: str, rows: list[dict]) -> pd.DataFrame:
+    df = pd.DataFrame(rows)
+    df.insert(0, "run_id", run_id)
+    df["dataset"] = dataset
+    df["split"] = split_name
+    df["seed"] = int(seed)
+    for k, v in spec.factors().items():
+        df[k] = v
+    df["value"] = df["value"].astype("float64")
+    df["simulated"] = df["simulated"].astype(bool)
+    return df[RUN_COLUMNS]
+
+
+def _per_user_rows(spec: RunSpec, seed: int, run_id: str, per_user: pd.DataFrame | None) -> pd.DataFrame:
+    if per_user is None or per_user.empty:
+        return pd.DataFrame(columns=PER_USER_COLUMNS)
+    df = per_user[["user", "metric", "k", "value"]].copy()
+    f = spec.factors()
+    for col, val in (("run_id", run_id), ("config", spec.label), ("seed", int(seed)),
+                     ("architecture", f["architecture"]), ("optimization", f["optimization"]),
+                     ("backend", f["backend"])):
+        df[col] = val
+    return df[PER_USER_COLUMNS]
+
+
+def execute_run(spec: RunSpec, seed: int, run_id: str, ctx: RunContext) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train, optimize, serve, evaluate and measure one run; returns (run rows, per-user rows)."""
+    split = ctx.split(seed)
+    with _steps.peak_rss() as mem:
+        trained = _steps.train_model(spec, split, seed, ctx)
+        trained = _steps.apply_optimization(spec, trained, split, seed, ctx)
+        scorer = _steps.serve_model(spec, trained, split, ctx)
+        quality, per_user = _steps.evaluate_quality(spec, scorer, split, seed, ctx)
+        perf = _steps.measure(spec, scorer, split, seed, ctx)
+    protocol = ctx.config.protocols[0]
+    rows = quality + perf + _steps.training_rows(trained, ctx)
+    rows.append({"protocol": protocol, "metric": "peak_rss_mib", "value": mem.peak_mib, "unit": "MiB"})
+    for key, note in trained.info.items():
+        ctx.log.info("%s seed %d %s: %s", spec.label, seed, key, note)
+    return (_run_rows(spec, seed, run_id, split.name, ctx.config.dataset, rows),
+            _per_user_rows(spec, seed, run_id, per_user))
+
+
+def _logger(folder: ResultsFolder) -> logging.Handler:
+    handler = logging.FileHandler(folder.logs / "evaluate.log", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    return handler
+
+
+def run_experiment(
+    config=None,
+    *,
+    quick: bool = False,
+    out: str | Path | None = None,
+    data_dir: str | Path | None = None,
+    seeds=None,
+    force: bool = False,
+    progress: bool = True,
+    stats: bool = True,
+    console=None,
+) -> ExperimentResult:
+    """Run (or resume) an experiment and write its results folder.
+
+    Args:
+        config: config file (TOML/YAML), dict, :class:`ExperimentConfig`, or None for the default
+            preset (``analysis/experiment.default.toml``).
+        quick: the minute-long ``analysis/experiment.quick.toml`` preset instead.
+        out: results folder (default ``results/<config name>``).
+        data_dir: dataset folder override. seeds: seed override (list or ``"0,1,2"``).
+        force: overwrite a results folder written by a different config (else: ConfigError).
+        progress: show a progress bar and print the summary (rich).
+        stats: run ``pyrec.stats`` (R) on the results at the end when available.
+        console: a ``rich.console.Console`` to print to (default: stderr console).
+
+    Returns:
+        ExperimentResult (``.runs`` is the tidy runs table).
+
+    Raises:
+        ConfigError: invalid config, or an output folder of a different config without ``force``.
+        KeyboardInterrupt: re-raised after the finished runs are assembled (resume by re-running).
+    """
+    from rich.console import Console
+
+    from pyrec.experiment._env import environment_facts
+    from pyrec.experiment._summary import print_skipped, print_summary, run_stats
+
+    t_start = time.perf_counter()
+    console = console or Console(stderr=True, quiet=not progress)
+    cfg, source = resolve_config(config, quick=quick, data_dir=data_dir, seeds=seeds)
+    out = Path(out) if out is not None else Path("results") / cfg.name
+    specs, skipped = expand_design(cfg, _steps.backend_unavailable, _steps.run_unsupported)
+    for spec in specs:  # bad settings stop here (before the folder is written), not once per run
+        _steps.preflight(spec)
+    data = _steps.load_data(cfg)  # so does a missing dataset (DataError)
+    header = f"Resolved by pyrec evaluate from {source}."
+    folder = ResultsFolder.open(out, dumps_toml(cfg.model_dump(mode="json"), header), cfg.fingerprint_dict(), force=force)
+    handler = _logger(folder)
+    try:
+        folder.write_skipped(skipped)
+        folder.write_environment({**environment_facts(), "config_source": source})
+        print_skipped(console, skipped)
+        plan = [(seed, spec, spec.run_id(seed)) for seed in cfg.seeds for spec in specs]
+        plan_ids = [rid for _, _, rid in plan]
+        done_before = sum(folder.is_done(rid) for rid in plan_ids)
+        log.info("experiment %s from %s: %d runs planned, %d already finished, %d configurations skipped",
+                 cfg.name, source, len(plan), done_before, len(skipped))
+        if folder.resumed:
+            console.print(f"Resuming {folder.path}: {done_before}/{len(plan)} runs already finished.")
+        ctx = RunContext(cfg, folder.path, log, _data=data)
+        n_ran = _run_plan(plan, folder, ctx, console, progress)
+        table = folder.assemble(plan_ids)
+        failed = pd.read_csv(folder.path / "failed.csv")
+        result = ExperimentResult(table, folder.path, cfg, skipped, failed, len(plan), done_before, n_ran,
+                                  time.perf_counter() - t_start)
+        print_summary(console, result)
+        if stats:
+            result.stats_dir = run_stats(console, result)
+        log.info("finished in %.1f s: %d ran, %d resumed, %d failed", result.wall_time_s, n_ran, done_before, len(failed))
+        return result
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+
+
+def _run_plan(plan, folder: ResultsFolder, ctx: RunContext, console, progress: bool) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    plan_ids = [rid for _, _, rid in plan]
+    n_ran = 0
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, disable=not progress, transient=False) as bar:
+        task = bar.add_task("runs", total=len(plan))
+        for seed, spec, rid in plan:
+            if folder.is_done(rid):
+                bar.advance(task)
+                continue
+            bar.update(task, description=f"{spec.label} seed {seed}")
+            t0 = time.perf_counter()
+            try:
+                rows, per_user = execute_run(spec, seed, rid, ctx)
+            except KeyboardInterrupt:
+                log.warning("interrupted during %s seed %d (run %s); finished runs are kept", spec.label, seed, rid)
+                folder.assemble(plan_ids)
+                console.print("[yellow]Interrupted.[/] Finished runs are saved; re-run the same command to resume.")
+                raise
+            except Exception as exc:  # a failed run is recorded and the grid goes on
+                error = f"{type(exc).__name__}: {exc}"
+                folder.record_failure(rid, spec.label, seed, error, traceback.format_exc())
+                log.error("run %s (%s seed %d) failed: %s", rid, spec.label, seed, error)
+                console.print(f"[red]FAILED[/] {spec.label} seed {seed}: {error}")
+            else:
+                folder.write_run(rid, rows, per_user)
+                n_ran += 1
+                log.info("run %s (%s seed %d) finished in %.1f s", rid, spec.label, seed, time.perf_counter() - t0)
+            folder.assemble(plan_ids)
+            bar.advance(task)
+    return n_ran
+
+
+def evaluate(config=None, quick: bool = False, out=None, data_dir=None, seeds=None, force: bool = False,
+             progress: bool = True, stats: bool = True) -> pd.DataFrame:
+    """Run an experiment and return its tidy runs table (the Python/R entry point).
+
+    From R with reticulate: ``pyrec <- reticulate::import("pyrec"); runs <- pyrec$experiment$evaluate(quick = TRUE)``.
+    Arguments as :func:`run_experiment`.
+
+    Returns:
+        pandas.DataFrame with the columns of ``runs.parquet`` (one row per run x metric).
+    """
+    return run_experiment(config, quick=quick, out=out, data_dir=data_dir, seeds=seeds, force=force,
+                          progress=progress, stats=stats).runs

@@ -1,0 +1,338 @@
+"""The experiment runner's adapters: ONE small function per concern, each calling one pyrec part.
+
+The runner (:mod:`pyrec.experiment._runner`) only calls these (as ``_steps.<name>``); when a part's
+API changes, only its adapter changes.
+
+===========================  ===========================================================
+adapter                       part called
+===========================  ===========================================================
+:func:`load_data`             ``pyrec.data.load_dataset``
+:func:`make_split`            ``pyrec.data.split_data``
+:func:`backend_unavailable`   ``pyrec.backends.get_backend`` (cuda / deepspeed / fpga-sim here?)
+:func:`run_unsupported`       ``pyrec.models`` / ``pyrec.optim`` (is the combination wired up?)
+:func:`preflight`             model / backend configs (settings valid before the grid starts)
+:func:`train_model`           ``pyrec.models.get_model(...).fit`` (``pyrec.train``; LoRA via peft)
+:func:`apply_optimization`    ``pyrec.optim`` (INT8 encoder, distillation)
+:func:`serve_model`           ``pyrec.backends`` (``FPGASimBackend.deploy``)
+:func:`evaluate_quality`      ``pyrec.metrics`` (see :mod:`pyrec.experiment._measure`)
+:func:`measure`               ``pyrec.bench`` latency / throughput / cold start, model size
+:func:`training_rows`         the model's ``train_result_``
+:func:`peak_rss`              peak RSS of a block (psutil sampling)
+===========================  ===========================================================
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pyrec.diagnostics import ConfigError
+from pyrec.experiment._context import RunContext, Trained
+from pyrec.experiment._grid import RunSpec
+from pyrec.experiment._measure import evaluate_quality, measure, peak_rss, training_rows
+
+__all__ = [
+    "load_data",
+    "make_split",
+    "backend_unavailable",
+    "run_unsupported",
+    "preflight",
+    "train_model",
+    "apply_optimization",
+    "serve_model",
+    "evaluate_quality",
+    "measure",
+    "training_rows",
+    "peak_rss",
+]
+
+
+# ---- data -------------------------------------------------------------------------------------
+def load_data(cfg):
+    """Read the config's dataset with its positive-rating threshold (``InteractionData``)."""
+    from pyrec.data import load_dataset
+
+    return load_dataset(cfg.dataset, cfg.data_dir, min_rating=cfg.min_rating)
+
+
+def make_split(data, cfg, split_seed: int):
+    """Split ``data`` with the config's protocol, ratios and the split seed (``Split``)."""
+    from pyrec.data import split_data
+
+    kwargs = {"seed": int(split_seed)}
+    if cfg.split.protocol in ("ratio", "temporal"):
+        kwargs["ratios"] = tuple(cfg.split.ratios)
+    return split_data(data, cfg.split.protocol, **kwargs)
+
+
+# ---- what can run here ------------------------------------------------------------------------
+def backend_unavailable(name: str) -> str | None:
+    """Why backend ``name`` cannot run on this machine (``Backend.check_available``), or None."""
+    if name == "cpu":
+        return None
+    try:
+        from pyrec.backends import backend_class
+    except ImportError:
+        return f"pyrec.backends is not available in this installation (needed for {name})"
+    ok, why = backend_class(name).check_available()
+    return None if ok else f"backend {name!r} is not available on this machine: {why}"
+
+
+def _fit_accepts(cls, name: str) -> bool:
+    """True when ``cls.fit`` takes ``name``: explicitly, or through ``**kwargs`` passed on to a base
+    class's ``fit`` that names it (e.g. ``LLMRecommender.fit(split, **kwargs)`` -> ``BPRRecommender``)."""
+    import inspect
+
+    for klass in cls.__mro__:
+        fit = vars(klass).get("fit")
+        if fit is None:
+            continue
+        params = inspect.signature(fit).parameters
+        if name in params:
+            return True
+        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            return False
+    return False
+
+
+def _model_class(model: str):
+    from pyrec.models import get_model_class
+
+    return get_model_class(model)
+
+
+def run_unsupported(entry) -> str | None:
+    """Why the installed pyrec parts cannot run a configuration (asked before the grid starts).
+
+    Args:
+        entry: a :class:`~pyrec.experiment._config.ConfigurationEntry`.
+
+    Returns:
+        the reason, or None when it can run.
+    """
+    from pyrec.experiment._config import parse_backend
+
+    train_b, _ = parse_backend(entry.backend)
+    cls = _model_class(entry.model)
+    if train_b != "cpu" and not _fit_accepts(cls, "backend"):
+        return (f"{cls.__name__}.fit() takes no 'backend' argument in this installation, so training "
+                f"on {train_b} is not wired up")
+    fields = getattr(getattr(cls, "config_class", None), "model_fields", {})
+    if entry.optimization == "lora" and "encoder_mode" not in fields:
+        return f"{cls.__name__} has no trainable text encoder setting ('encoder_mode') for LoRA"
+    if entry.optimization == "quantization" and "inference_quantization" not in fields:
+        return f"{cls.__name__} has no 'inference_quantization' setting"
+    if entry.optimization == "distillation":
+        import pyrec.optim
+
+        if "distill" not in dir(pyrec.optim):
+            return "pyrec.optim.distill (teacher -> student training) is not available in this installation"
+    return None
+
+
+def preflight(spec: RunSpec) -> None:
+    """Check a configuration's settings before the grid starts (constructing a model does no work).
+
+    Raises:
+        ConfigError: a model, LoRA or backend setting the installed pyrec rejects; the message
+            names the configuration and the config tables its settings come from.
+    """
+    import inspect
+
+    from pyrec.diagnostics import PyrecError
+
+    where = f"models.{spec.model}" + (f" / optimizations.{spec.optimization}" if spec.optimization != "none" else "")
+    try:
+        if spec.optimization == "lora":
+            _build(spec.model, lora_settings(spec.model_settings, spec.optimization_settings), 0)
+        elif spec.optimization == "distillation":
+            _build(spec.model, spec.teacher_settings, 0)
+        else:
+            _build(spec.model, spec.model_settings, 0)
+    except (PyrecError, TypeError, ValueError) as exc:
+        raise ConfigError(f"Invalid settings for configuration {spec.label!r} ({where}): {exc}") from None
+    if spec.optimization == "quantization":
+        method = spec.optimization_settings.get("method", "int8")
+        extra = sorted(set(spec.optimization_settings) - {"method"})
+        if method not in ("int8", "bf16") or extra:
+            raise ConfigError(f"Invalid settings for configuration {spec.label!r} (optimizations.quantization): "
+                              f"expected only method = 'int8' or 'bf16'; got {spec.optimization_settings!r}.")
+    for role, name in (("train", spec.train_backend), ("serve", spec.serve_backend)):
+        settings = spec.backend_settings.get(role, {})
+        if not settings:
+            continue
+        from pyrec.backends import backend_class
+
+        accepted = set(inspect.signature(backend_class(name).__init__).parameters) - {"self"}
+        unknown = sorted(set(settings) - accepted)
+        if unknown:
+            raise ConfigError(f"The config table backends.{name} has unknown setting(s) {unknown}; "
+                              f"accepted: {sorted(accepted)}.")
+
+
+# ---- training ---------------------------------------------------------------------------------
+def _build(model: str, settings: dict[str, Any], seed: int):
+    """``pyrec.models.get_model(model, **settings)`` with ``seed`` when the model's config has one."""
+    from pyrec.models import get_model
+
+    fields = getattr(getattr(_model_class(model), "config_class", None), "model_fields", {})
+    kwargs = dict(settings)
+    if "seed" in fields:
+        kwargs["seed"] = int(seed)
+    return get_model(model, **kwargs)
+
+
+def _fit(model, split, train_backend: str, backend_settings: dict) -> float:
+    """``model.fit(split)`` (with ``backend=`` for a non-cpu training backend); returns wall s."""
+    kwargs = {}
+    if _fit_accepts(type(model), "progress"):
+        kwargs["progress"] = False
+    if train_backend != "cpu":
+        from pyrec.backends import get_backend
+
+        kwargs["backend"] = get_backend(train_backend, **backend_settings)
+    t0 = time.perf_counter()
+    model.fit(split, **kwargs)
+    return time.perf_counter() - t0
+
+
+def lora_settings(model_settings: dict, optimization_settings: dict) -> dict:
+    """Model settings of a LoRA run: ``encoder_mode="lora"``; keys of ``pyrec.optim.LoRAConfig``
+    (``r``, ``alpha``, ``dropout``, ``target_modules``, ...) go to ``lora``, other keys (e.g.
+    ``epochs``, ``encoder_learning_rate``) override the model's settings."""
+    from pyrec.optim import LoRAConfig
+
+    lora = {k: v for k, v in optimization_settings.items() if k in LoRAConfig.model_fields}
+    rest = {k: v for k, v in optimization_settings.items() if k not in LoRAConfig.model_fields}
+    return {**model_settings, **rest, "encoder_mode": "lora", "lora": lora}
+
+
+def train_model(spec: RunSpec, split, seed: int, ctx: RunContext) -> Trained:
+    """Fit the run's model, or reuse the same model trained earlier in this seed.
+
+    LoRA changes what is trained (the encoder is fine-tuned with adapters), so it is set here.
+    Quantization and distillation transform a trained model in :func:`apply_optimization`; their
+    base model (the hybrid) is the one the unoptimized run trained, reused when still in memory.
+
+    Returns:
+        Trained: the fitted model and its fit wall time (s).
+    """
+    train_settings = spec.backend_settings.get("train", {})
+    if spec.optimization == "lora":
+        settings = lora_settings(spec.model_settings, spec.optimization_settings)
+    elif spec.optimization == "distillation":  # train (or reuse) the teacher: this seed's hybrid
+        settings = spec.teacher_settings
+    else:
+        settings = spec.model_settings
+    key = ctx.model_key(spec.model, settings, spec.train_backend, train_settings, seed)
+    cached = ctx.get_trained(key, seed)
+    if cached is not None:
+        ctx.log.info("%s seed %d: reusing the %s model trained earlier in this seed", spec.label, seed, spec.model)
+        return cached
+    model = _build(spec.model, settings, seed)
+    trained = Trained(model, _fit(model, split, spec.train_backend, train_settings))
+    ctx.put_trained(key, seed, trained)
+    return trained
+
+
+def _sparse_memo(obj, memo: dict, depth: int = 0, seen: set | None = None) -> dict:
+    """Map every sparse tensor reachable from ``obj`` to itself (for ``copy.deepcopy``'s memo).
+
+    Sparse CSR tensors (the graph adjacency) cannot be deep-copied; they are never modified after
+    ``fit``, so a copy may share them.
+    """
+    import torch
+
+    seen = set() if seen is None else seen
+    if id(obj) in seen or depth > 8:
+        return memo
+    seen.add(id(obj))
+    if isinstance(obj, torch.Tensor):
+        if obj.layout != torch.strided:
+            memo[id(obj)] = obj
+        return memo
+    if isinstance(obj, dict):
+        children = list(obj.values())
+    elif isinstance(obj, (list, tuple, set)):
+        children = list(obj)
+    elif hasattr(obj, "__dict__") and not isinstance(obj, type):
+        children = list(vars(obj).values())
+    else:
+        return memo
+    for child in children:
+        _sparse_memo(child, memo, depth + 1, seen)
+    return memo
+
+
+def _quantized_copy(model, method: str):
+    """A copy of a fitted text model whose item table is re-encoded by an INT8 (or bf16) encoder.
+
+    Uses the model's own post-training path (``inference_quantization`` then re-encoding, as
+    ``fit`` does when the setting is given up front), so the result equals a model trained with
+    ``inference_quantization=method``, without training again. The original is not changed.
+    """
+    import copy
+
+    q = copy.deepcopy(model, memo=_sparse_memo(model, {}))
+    if getattr(q, "encoder_", None) is None:  # pickling state leaves the encoder out; share it
+        q.encoder_ = model.encoder_  # (quantize_encoder converts a copy, never the original)
+    q.config.inference_quantization = method
+    q._after_training()
+    return q
+
+
+def apply_optimization(spec: RunSpec, trained: Trained, split, seed: int, ctx: RunContext) -> Trained:
+    """Transform a trained model per the run's optimization (none and LoRA: unchanged).
+
+    * quantization: a copy whose text encoder is dynamically INT8-quantized
+      (``pyrec.optim.quantize_encoder``, torch.ao) and whose item texts are re-encoded by it;
+      ``train_time_s`` = base fit + conversion, ``optimize_time_s`` = the conversion alone.
+    * distillation: ``pyrec.optim.distill(teacher, split, seed=..., **settings)`` trains the
+      student; ``train_time_s`` is the student's, ``teacher_train_time_s`` the teacher's.
+    """
+    opt = spec.optimization
+    if opt in ("none", "lora"):
+        return trained
+    if opt == "quantization":
+        method = spec.optimization_settings.get("method", "int8")
+        t0 = time.perf_counter()
+        model = _quantized_copy(trained.model, method)
+        seconds = time.perf_counter() - t0
+        report = getattr(model, "quant_report_", None)
+        extra = {"optimize_time_s": (seconds, "s")}
+        if report is not None:
+            extra["quantized_linear_layers"] = (float(report.n_quantized), "count")
+        info = {"quantization": method if report is None else
+                (f"{report.method}: {report.n_quantized}/{report.n_linear} Linear layers, encoder "
+                 f"{report.size_before_mib:.1f} -> {report.size_after_mib:.1f} MiB; not quantized: "
+                 f"{report.not_quantized or 'none'}")}
+        return Trained(model, trained.train_time_s + seconds, extra, info)
+    if opt == "distillation":
+        from pyrec.optim import distill
+
+        t0 = time.perf_counter()
+        student = distill(trained.model, split, seed=int(seed), **spec.optimization_settings)
+        seconds = time.perf_counter() - t0
+        return Trained(student, seconds, {"teacher_train_time_s": (trained.train_time_s, "s")})
+    raise ConfigError(f"unknown optimization {opt!r}")
+
+
+# ---- serving ----------------------------------------------------------------------------------
+def serve_model(spec: RunSpec, trained: Trained, split, ctx: RunContext):
+    """What answers requests: the model itself, or its deployment on the serving backend.
+
+    ``fpga-sim``: ``FPGASimBackend(**backends.fpga-sim).deploy(model, split)`` (hls4ml C-sim
+    scores, analytical latency, ``simulated=True``). Other serving backends run the model as is.
+
+    Raises:
+        BackendUnavailable: the serving backend cannot run here.
+    """
+    if spec.serve_backend != "fpga-sim":
+        return trained.model
+    from pyrec.backends import get_backend
+
+    backend = get_backend("fpga-sim", **spec.backend_settings.get("serve", {}))
+    t0 = time.perf_counter()
+    deployment = backend.deploy(trained.model, split)
+    ctx.log.info("%s: fpga-sim deploy (export + compile) took %.1f s", spec.label, time.perf_counter() - t0)
+    return deployment

@@ -1,0 +1,194 @@
+"""The runner on the real MovieLens-100K: tidy outputs, resume after a kill, failures, --force.
+
+Models are the cheap real ones (popularity, MF-BPR for one epoch) so each test takes seconds; the
+full presets are exercised by the slow test at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from pyrec.experiment import _steps, run_experiment
+from pyrec.experiment._store import PER_USER_COLUMNS, RUN_COLUMNS
+
+pytestmark = pytest.mark.realdata
+
+BENCH = {"latency_requests": 20, "warmup": 2, "throughput_repeats": 1}
+QUALITY = {"ndcg@10", "recall@10", "hit@10", "mrr@10", "map@10"}
+PERF = {"latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "latency_mean_ms", "throughput_users_s",
+        "train_time_s", "peak_rss_mib", "model_size_mib"}
+
+
+def _config(ml100k_dir, seeds=(0, 1), mf=True, extra=()):
+    confs = [{"architecture": "baseline", "model": "pop"}]
+    if mf:
+        confs.append({"architecture": "baseline", "model": "mf"})
+    return {
+        "name": "test", "data_dir": str(ml100k_dir.parent), "seeds": list(seeds),
+        "configurations": confs + list(extra),
+        "models": {"mf": {"epochs": 1, "batch_size": 8192, "embedding_size": 16}},
+        "bench": BENCH,
+    }
+
+
+@pytest.fixture
+def count_trainings(monkeypatch):
+    """Wrap the training adapter; optionally make the n-th call raise."""
+    calls: list[tuple[str, int]] = []
+    state = {"raise_on": None, "exc": None}
+    real = _steps.train_model
+
+    def wrapped(spec, split, seed, ctx):
+        calls.append((spec.label, seed))
+        if state["raise_on"] is not None and len(calls) == state["raise_on"]:
+            raise state["exc"]
+        return real(spec, split, seed, ctx)
+
+    monkeypatch.setattr(_steps, "train_model", wrapped)
+    return calls, state
+
+
+def test_resume_after_interrupt_redoes_nothing(tmp_path, ml100k_dir, count_trainings):
+    calls, state = count_trainings
+    cfg, out = _config(ml100k_dir), tmp_path / "res"
+    state.update(raise_on=3, exc=KeyboardInterrupt())  # killed while the 3rd run trains
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(cfg, out=out, progress=False, stats=False)
+    first = pd.read_parquet(out / "runs.parquet")
+    assert sorted(set(zip(first["config"], first["seed"]))) == [("mf@cpu", 0), ("pop@cpu", 0)]
+    assert len(list((out / "parts").glob("*.runs.parquet"))) == 2
+
+    calls.clear()
+    state.update(raise_on=None)
+    result = run_experiment(cfg, out=out, progress=False, stats=False)
+    assert calls == [("pop@cpu", 1), ("mf@cpu", 1)]  # finished runs were not trained again
+    assert (result.n_planned, result.n_resumed, result.n_ran) == (4, 2, 2)
+    runs = result.runs
+    assert list(runs.columns) == RUN_COLUMNS
+    assert set(runs["metric"]) == QUALITY | PERF | {"epochs_trained", "best_epoch", "seconds_per_epoch"}
+    assert (runs.groupby("run_id")["metric"].apply(lambda m: (QUALITY | PERF) <= set(m))).all()
+    assert runs.loc[runs.metric == "epochs_trained", "value"].tolist() == [1.0, 1.0]  # mf, 1 epoch
+    again = runs[runs["run_id"].isin(first["run_id"])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(again, first)  # earlier results intact, byte for byte
+    assert runs.loc[runs.metric.isin(QUALITY), "value"].between(0, 1).all()
+    assert (runs.loc[runs.metric.isin(PERF - {"train_time_s"}), "value"] > 0).all()
+    per_user = pd.read_parquet(out / "per_user.parquet")
+    assert list(per_user.columns) == PER_USER_COLUMNS
+    assert set(per_user["run_id"]) == set(runs["run_id"])
+    # the per-user mean reproduces the summary (users without test items have no rows)
+    rid = runs["run_id"].iloc[0]
+    pu = per_user[(per_user.run_id == rid) & (per_user.metric == "ndcg")]["value"].mean()
+    assert pu == pytest.approx(runs[(runs.run_id == rid) & (runs.metric == "ndcg@10")]["value"].item())
+    assert not (runs["simulated"]).any()
+    # a third run of the same command trains nothing
+    calls.clear()
+    assert run_experiment(cfg, out=out, progress=False, stats=False).n_ran == 0 and calls == []
+
+
+def test_failed_run_recorded_grid_goes_on_and_is_retried(tmp_path, ml100k_dir, count_trainings):
+    calls, state = count_trainings
+    lora_on_gnn = {"architecture": "gnn", "optimization": "lora"}
+    cfg, out = _config(ml100k_dir, seeds=(0, 1, 2), mf=False, extra=[lora_on_gnn]), tmp_path / "res"
+    state.update(raise_on=2, exc=RuntimeError("out of memory (simulated by the test)"))
+    result = run_experiment(cfg, out=out, progress=False, stats=False)
+    assert (result.n_ran, len(result.failed)) == (2, 1)
+    failed = pd.read_csv(out / "failed.csv")
+    assert failed[["config", "seed"]].values.tolist() == [["pop@cpu", 1]]
+    assert failed["error"].item() == "RuntimeError: out of memory (simulated by the test)"
+    assert "Traceback" in (out / "logs" / f"{failed['run_id'].item()}.log").read_text()
+    skipped = pd.read_csv(out / "skipped.csv")
+    assert skipped["config"].tolist() == ["lightgcn+lora@cpu"]
+    assert "no text encoder" in skipped["reason"].item()
+    assert sorted(result.runs["seed"].unique()) == [0, 2]
+
+    calls.clear()
+    state.update(raise_on=None)
+    result = run_experiment(cfg, out=out, progress=False, stats=False)
+    assert calls == [("pop@cpu", 1)] and result.failed.empty
+    assert pd.read_csv(out / "failed.csv").empty
+
+
+def test_cli_refuses_other_config_unless_forced(tmp_path, ml100k_dir, monkeypatch):
+    import tomllib  # noqa: F401  (the config file below is TOML)
+
+    from typer.testing import CliRunner
+
+    from pyrec.cli import app
+
+    cfg_file = tmp_path / "exp.toml"
+    cfg_file.write_text(
+        f'name = "cli"\ndata_dir = "{ml100k_dir.parent}"\n[bench]\nlatency_requests = 10\nwarmup = 1\n'
+        'throughput_repeats = 1\n[[configurations]]\narchitecture = "baseline"\nmodel = "pop"\n'
+    )
+    out = tmp_path / "res"
+    runner = CliRunner()
+    ok = runner.invoke(app, ["evaluate", "-c", str(cfg_file), "--out", str(out), "--seeds", "0", "--no-stats"])
+    assert ok.exit_code == 0, ok.output
+    assert "pop@cpu" in ok.output and "mean ± sd" in ok.output
+
+    refused = runner.invoke(app, ["evaluate", "-c", str(cfg_file), "--out", str(out), "--seeds", "1", "--no-stats"])
+    assert refused.exit_code == 2
+    assert "different experiment config" in refused.output and "seeds: [0] -> [1]" in refused.output
+    assert pd.read_parquet(out / "runs.parquet")["seed"].unique().tolist() == [0]
+
+    forced = runner.invoke(app, ["evaluate", "-c", str(cfg_file), "--out", str(out), "--seeds", "1", "--force",
+                                 "--no-stats"])
+    assert forced.exit_code == 0, forced.output
+    assert pd.read_parquet(out / "runs.parquet")["seed"].unique().tolist() == [1]
+
+    bad = runner.invoke(app, ["evaluate", "-c", str(cfg_file), "--quick"])
+    assert bad.exit_code == 2 and "--quick or --config" in bad.output
+
+
+@pytest.mark.slow
+def test_quick_preset_killed_mid_grid_resumes(tmp_path, ml100k_dir):
+    """The acceptance check: `pyrec evaluate --quick` killed (SIGKILL) after its first run, re-run."""
+    out = tmp_path / "quick"
+    cmd = [sys.executable, "-m", "pyrec", "evaluate", "--quick", "--out", str(out), "--no-stats",
+           "--data-dir", str(ml100k_dir.parent)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 600
+    while time.time() < deadline and proc.poll() is None:
+        if len(list((out / "parts").glob("*.runs.parquet"))) >= 1:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the quick preset finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = {p.name: p.stat().st_mtime_ns for p in (out / "parts").glob("*.runs.parquet")}
+    assert 1 <= len(done)
+    rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{len(done)}/" in rerun.stderr and "runs already finished" in rerun.stderr
+    after = {p.name: p.stat().st_mtime_ns for p in (out / "parts").glob("*.runs.parquet")}
+    assert all(after[name] == mtime for name, mtime in done.items())  # not redone
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert runs["run_id"].nunique() == len(after) > len(done)
+
+
+def test_bad_settings_and_missing_data_stop_before_anything_is_written(tmp_path, ml100k_dir):
+    from pyrec.diagnostics import ConfigError, DataError
+
+    bad = _config(ml100k_dir, seeds=(0,))
+    bad["models"]["mf"]["epochz"] = 3
+    with pytest.raises(ConfigError, match=r"configuration 'mf@cpu' \(models\.mf\).*epochz"):
+        run_experiment(bad, out=tmp_path / "a", progress=False, stats=False)
+    assert not (tmp_path / "a").exists()  # fixing the typo later is not a "different config"
+
+    ds = _config(ml100k_dir, seeds=(0,), mf=False)
+    ds["backends"] = {"fpga-sim": {"clock_mhz": 200}}
+    ds["configurations"].append({"architecture": "gnn", "backend": "fpga-sim"})
+    with pytest.raises(ConfigError, match=r"backends\.fpga-sim.*clock_mhz"):
+        run_experiment(ds, out=tmp_path / "b", progress=False, stats=False)
+
+    missing = {**_config(ml100k_dir, seeds=(0,), mf=False), "data_dir": str(tmp_path / "nowhere")}
+    with pytest.raises(DataError):
+        run_experiment(missing, out=tmp_path / "c", progress=False, stats=False)
+    assert not (tmp_path / "c").exists()
