@@ -122,11 +122,6 @@ def run_unsupported(entry) -> str | None:
         return f"{cls.__name__} has no trainable text encoder setting ('encoder_mode') for LoRA"
     if entry.optimization == "quantization" and "inference_quantization" not in fields:
         return f"{cls.__name__} has no 'inference_quantization' setting"
-    if entry.optimization == "distillation":
-        import pyrec.optim
-
-        if "distill" not in dir(pyrec.optim):
-            return "pyrec.optim.distill (teacher -> student training) is not available in this installation"
     return None
 
 
@@ -308,10 +303,13 @@ def apply_optimization(spec: RunSpec, trained: Trained, split, seed: int, ctx: R
                  f"{report.not_quantized or 'none'}")}
         return Trained(model, trained.train_time_s + seconds, extra, info)
     if opt == "distillation":
-        from pyrec.optim import distill
+        from pyrec.optim.distill import distill
 
+        settings = dict(spec.optimization_settings)
+        student_name = settings.pop("student_model", "mf")
+        settings["student"] = {"seed": int(seed), **settings.get("student", {})}
         t0 = time.perf_counter()
-        student = distill(trained.model, split, seed=int(seed), **spec.optimization_settings)
+        student = distill(trained.model, student_name, split, settings)
         seconds = time.perf_counter() - t0
         return Trained(student, seconds, {"teacher_train_time_s": (trained.train_time_s, "s")})
     raise ConfigError(f"unknown optimization {opt!r}")

@@ -78,6 +78,7 @@ class BPRRecommender(Recommender):
         resume: bool = False,
         progress: bool = True,
         callback=None,
+        backend=None,
     ) -> BPRRecommender:
         """Train on ``split.train`` with early stopping on ``split.valid``; returns self.
 
@@ -87,6 +88,8 @@ class BPRRecommender(Recommender):
             resume: continue from ``checkpoint_dir/last.pt`` when present.
             progress: show a tqdm bar over epochs.
             callback: ``callback(trainer, record)`` after each epoch (see :class:`~pyrec.train.Trainer`).
+            backend: a :class:`pyrec.backends.Backend` that drives backward/step (e.g.
+                ``get_backend("deepspeed", zero_stage=1)``); None trains with plain Adam.
         """
         from pyrec.train.seed import seed_everything
         from pyrec.train.trainer import Trainer
@@ -105,6 +108,7 @@ class BPRRecommender(Recommender):
             progress=progress,
             desc=self.name,
             callback=callback,
+            backend=backend,
         )
         self.train_result_ = trainer.fit()
         self._cache_scorer()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,6 +96,7 @@ class Trainer:
         progress: bool = True,
         desc: str | None = None,
         callback=None,
+        backend=None,
     ) -> None:
         for attr in ("bpr_forward", "scorer", "parameters", "state_dict"):
             if not callable(getattr(module, attr, None)):
@@ -136,6 +138,10 @@ class Trainer:
             groups if groups is not None else [p for p in module.parameters() if p.requires_grad]
         )
         self.optimizer = torch.optim.Adam(params, lr=config.learning_rate)
+        # the backend (pyrec.backends) owns backward/step: a plain optimizer step on cpu/cuda,
+        # DeepSpeedEngine.backward/step (ZeRO partitioning, loss scaling) on deepspeed
+        self.backend = backend
+        self.train_step = backend.prepare_training(module, self.optimizer) if backend is not None else None
 
         self.epoch = 0
         self.best_metric = -math.inf
@@ -163,13 +169,18 @@ class Trainer:
         for start in range(0, n, cfg.batch_size):
             sl = slice(start, start + cfg.batch_size)
             ub, pb, nb = users[sl].to(self.device), pos[sl].to(self.device), neg[sl].to(self.device)
-            out = module.bpr_forward(ub, pb, nb)
-            loss = self.loss_fn(out.pos_scores, out.neg_scores, out.reg_terms)
-            if out.extra_loss is not None:
-                loss = loss + out.extra_loss
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
+            with self.backend.autocast() if self.backend is not None else nullcontext():
+                out = module.bpr_forward(ub, pb, nb)
+                loss = self.loss_fn(out.pos_scores, out.neg_scores, out.reg_terms)
+                if out.extra_loss is not None:
+                    loss = loss + out.extra_loss
+            if self.train_step is not None:
+                self.train_step.backward(loss)
+                self.train_step.step()
+            else:
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                self.optimizer.step()
             value = float(loss.detach())
             if not math.isfinite(value):
                 raise ConfigError(
