@@ -141,10 +141,15 @@ def preflight(spec: RunSpec) -> None:
         if spec.optimization == "lora":
             _build(spec.model, lora_settings(spec.model_settings, spec.optimization_settings), 0)
         elif spec.optimization == "distillation":
+            from pyrec.optim.distill import DistillConfig
+
             _build(spec.model, spec.teacher_settings, 0)
+            student_model, config = distill_settings(spec.optimization_settings, 0)
+            DistillConfig(**config)
+            _build(student_model, config["student"], 0)
         else:
             _build(spec.model, spec.model_settings, 0)
-    except (PyrecError, TypeError, ValueError) as exc:
+    except (PyrecError, TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
         raise ConfigError(f"Invalid settings for configuration {spec.label!r} ({where}): {exc}") from None
     if spec.optimization == "quantization":
         method = spec.optimization_settings.get("method", "int8")
@@ -230,6 +235,22 @@ def train_model(spec: RunSpec, split, seed: int, ctx: RunContext) -> Trained:
     return trained
 
 
+def distill_settings(optimization_settings: dict, seed: int) -> tuple[str, dict]:
+    """``(student model name, pyrec.optim.distill.DistillConfig dict)`` of a distillation run.
+
+    ``student_model`` (default ``"lightgcn"``) names the student; every other key is a
+    ``DistillConfig`` field (``kd_weight``, ``temperature``, ``top_k``, ``student`` = the student's
+    own settings). The student's seed is the run's seed unless ``student.seed`` is given.
+    """
+    settings = dict(optimization_settings)
+    student_model = settings.pop("student_model", "lightgcn")
+    student = dict(settings.pop("student", {}))
+    fields = getattr(getattr(_model_class(student_model), "config_class", None), "model_fields", {})
+    if "seed" in fields:
+        student.setdefault("seed", int(seed))
+    return student_model, {**settings, "student": student}
+
+
 def _sparse_memo(obj, memo: dict, depth: int = 0, seen: set | None = None) -> dict:
     """Map every sparse tensor reachable from ``obj`` to itself (for ``copy.deepcopy``'s memo).
 
@@ -282,8 +303,10 @@ def apply_optimization(spec: RunSpec, trained: Trained, split, seed: int, ctx: R
     * quantization: a copy whose text encoder is dynamically INT8-quantized
       (``pyrec.optim.quantize_encoder``, torch.ao) and whose item texts are re-encoded by it;
       ``train_time_s`` = base fit + conversion, ``optimize_time_s`` = the conversion alone.
-    * distillation: ``pyrec.optim.distill(teacher, split, seed=..., **settings)`` trains the
-      student; ``train_time_s`` is the student's, ``teacher_train_time_s`` the teacher's.
+    * distillation: ``pyrec.optim.distill.distill(teacher, student_model, split, config)`` trains a
+      small student on BPR + listwise KD from the hybrid (see :func:`distill_settings`);
+      ``train_time_s`` is the student's (including the teacher's top-K scoring),
+      ``teacher_train_time_s`` the teacher's.
     """
     opt = spec.optimization
     if opt in ("none", "lora"):
@@ -305,13 +328,13 @@ def apply_optimization(spec: RunSpec, trained: Trained, split, seed: int, ctx: R
     if opt == "distillation":
         from pyrec.optim.distill import distill
 
-        settings = dict(spec.optimization_settings)
-        student_name = settings.pop("student_model", "mf")
-        settings["student"] = {"seed": int(seed), **settings.get("student", {})}
+        student_model, config = distill_settings(spec.optimization_settings, seed)
         t0 = time.perf_counter()
-        student = distill(trained.model, student_name, split, settings)
+        student = distill(trained.model, student_model, split, config)
         seconds = time.perf_counter() - t0
-        return Trained(student, seconds, {"teacher_train_time_s": (trained.train_time_s, "s")})
+        info = {"distillation": f"student {student_model} {config['student']}; "
+                                f"{getattr(student, 'distill_info_', {})}"}
+        return Trained(student, seconds, {"teacher_train_time_s": (trained.train_time_s, "s")}, info)
     raise ConfigError(f"unknown optimization {opt!r}")
 
 

@@ -39,6 +39,12 @@ def small(ml100k_dir):
 
 
 @pytest.fixture(scope="module")
+def fitted_small(small):
+    """LLMRecommender(FAST) fitted on the real subset (shared by read-only tests)."""
+    return LLMRecommender(FAST).fit(small, progress=False)
+
+
+@pytest.fixture(scope="module")
 def tiny_real(ml100k_dir):
     """A very small real subset for encoder fine-tuning (each step re-encodes item texts)."""
     return ml100k_small(n_users=40, n_items=60)
@@ -85,7 +91,7 @@ def test_learns_from_real_text_and_beats_shuffled(small):
 
 
 @pytest.mark.realdata
-@pytest.mark.parametrize("mode", ["full", "lora"])
+@pytest.mark.parametrize("mode", [pytest.param("full", marks=pytest.mark.slow), "lora"])
 def test_fine_tuning_updates_encoder_and_table(tiny_real, mode):
     cfg = {**FAST, "epochs": 1, "encoder_mode": mode, "patience": None, "batch_size": 1024}
     model = LLMRecommender(cfg, learning_rate=1e-2, encoder_learning_rate=1e-3)
@@ -100,8 +106,8 @@ def test_fine_tuning_updates_encoder_and_table(tiny_real, mode):
 
 
 @pytest.mark.realdata
-def test_int8_inference_encoder_keeps_scores_close(small):
-    base = LLMRecommender(FAST).fit(small, progress=False)
+def test_int8_inference_encoder_keeps_scores_close(small, fitted_small):
+    base = fitted_small
     q = LLMRecommender(FAST, inference_quantization="int8").fit(small, progress=False)
     assert q.quant_report_.n_quantized > 0
     a, b = base.module_.tower.text_emb, q.module_.tower.text_emb
@@ -110,8 +116,8 @@ def test_int8_inference_encoder_keeps_scores_close(small):
 
 
 @pytest.mark.realdata
-def test_cold_start_projection_reproduces_known_items(small):
-    model = LLMRecommender(FAST).fit(small, progress=False)
+def test_cold_start_projection_reproduces_known_items(small, fitted_small):
+    model = fitted_small
     texts = small.train.item_text[:3]
     emb = model.text_encoder.encode(texts, show_progress=False)
     _, items = model.module_.get_embedding()

@@ -1,0 +1,98 @@
+"""The runner's adapters in isolation: settings mapping, sizes, summary statistics."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from pyrec.experiment import _steps, summary_table
+from pyrec.experiment._measure import model_size_mib, peak_rss
+
+
+def test_lora_settings_split_adapter_and_training_keys():
+    out = _steps.lora_settings({"epochs": 20, "embedding_size": 64},
+                               {"r": 8, "alpha": 16, "epochs": 1, "max_length": 16})
+    assert out == {"epochs": 1, "embedding_size": 64, "max_length": 16, "encoder_mode": "lora",
+                   "lora": {"r": 8, "alpha": 16}}
+
+
+def test_distill_settings_default_student_and_seed():
+    name, cfg = _steps.distill_settings({"top_k": 20, "student": {"embedding_size": 16}}, seed=4)
+    assert name == "lightgcn"
+    assert cfg == {"top_k": 20, "student": {"embedding_size": 16, "seed": 4}}
+    name, cfg = _steps.distill_settings({"student_model": "mf", "student": {"seed": 9}}, seed=4)
+    assert name == "mf" and cfg["student"]["seed"] == 9  # an explicit student seed wins
+
+
+def test_fit_accepts_follows_kwargs_to_the_base_class():
+    class Base:
+        def fit(self, split, *, progress=True, backend=None):
+            return self
+
+    class Child(Base):
+        def fit(self, split, **kwargs):
+            return super().fit(split, **kwargs)
+
+    class Closed(Base):
+        def fit(self, split):
+            return self
+
+    assert _steps._fit_accepts(Child, "backend") and _steps._fit_accepts(Child, "progress")
+    assert not _steps._fit_accepts(Closed, "backend")
+    assert not _steps._fit_accepts(Child, "device")
+
+
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta")
+def test_sparse_tensors_are_shared_by_the_quantization_copy():
+    """torch cannot deep-copy a sparse CSR tensor (the graph adjacency); the copy shares it."""
+    class Holder:
+        pass
+
+    h = Holder()
+    dense = torch.ones(3)
+    csr = torch.eye(3).to_sparse_csr()
+    h.module = torch.nn.Linear(2, 2)
+    h.graph = {"adj": [csr]}
+    h.dense = dense
+    c = copy.deepcopy(h, memo=_steps._sparse_memo(h, {}))
+    assert c.graph["adj"][0] is csr and c.dense is not dense and c.module is not h.module
+
+
+def test_model_size_counts_tensors_and_arrays_not_seen_items():
+    class NoSave:
+        def __init__(self):
+            self.table = torch.zeros(256, 1024)  # 1 MiB
+            self.counts = np.zeros(2**18, dtype=np.float32)  # 1 MiB
+            self.alias = self.table
+            self.seen_ = np.zeros(2**20, dtype=np.float64)  # data, not model
+
+        def save(self, path):
+            raise NotImplementedError
+
+    assert model_size_mib(NoSave()) == pytest.approx(2.0)
+
+
+def test_peak_rss_sees_a_block_allocation():
+    with peak_rss() as mem:
+        start = mem.peak_mib
+        block = np.ones(64 * 2**20 // 8)  # 64 MiB, touched
+        block.sum()
+    assert mem.peak_mib - start > 40
+    del block
+
+
+def test_summary_table_mean_sd_per_config_in_order():
+    rows = []
+    for config, vals in (("b@cpu", [0.2, 0.4]), ("a@cpu", [0.1, 0.1])):
+        for seed, v in enumerate(vals):
+            rows += [{"config": config, "seed": seed, "protocol": "full-ranking", "metric": "ndcg@10", "value": v},
+                     {"config": config, "seed": seed, "protocol": "sampled-100", "metric": "ndcg@10", "value": 9.0}]
+    table = summary_table(pd.DataFrame(rows))
+    assert table.index.tolist() == ["b@cpu", "a@cpu"]
+    assert table.loc["b@cpu", "ndcg@10_mean"] == pytest.approx(0.3)
+    assert table.loc["b@cpu", "ndcg@10_sd"] == pytest.approx(np.std([0.2, 0.4], ddof=1))
+    assert table.loc["a@cpu", "ndcg@10_sd"] == 0.0 and table["n_seeds"].tolist() == [2, 2]
