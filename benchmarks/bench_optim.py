@@ -204,19 +204,19 @@ def main() -> None:
     t0 = time.perf_counter()
     data = load_dataset("ml-100k", args.data_dir, min_rating=3)
     split = split_data(data, "ratio", seed=0)
-    rows = []
-    if "quant" in args.only:
-        rows += encoder_rows(split, args)
-    if "lora" in args.only:
-        rows += finetune_rows(data, args)
-    if "distill" in args.only:
-        rows += distill_rows(split, args)
+    rows: list[dict] = []
     out = {"benchmark": "bench_optim", "dataset": "ml-100k (ratings>=3), ratio 8:1:1 seed 0",
            "protocol": "full ranking, k=10, test part", "threads": args.threads,
            "torch": torch.__version__, "python": platform.python_version(),
-           "args": vars(args), "total_wall_s": time.perf_counter() - t0, "rows": rows}
+           "args": vars(args), "rows": rows}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, indent=2, default=str))
+    sections = {"quant": lambda: encoder_rows(split, args), "lora": lambda: finetune_rows(data, args),
+                "distill": lambda: distill_rows(split, args)}
+    for name, run in sections.items():
+        if name in args.only:
+            rows += run()
+            out["total_wall_s"] = time.perf_counter() - t0  # written after each section
+            Path(args.out).write_text(json.dumps(out, indent=2, default=str))
     for r in rows:
         print(f"{r['strategy']:>12} vs {r['baseline']:<18} time x{r['time_ratio']:.3f}  "
               f"size x{r['size_ratio']:.3f}  dNDCG@10 {r['delta_ndcg@10']:+.4f}")

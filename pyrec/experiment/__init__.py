@@ -5,6 +5,22 @@ optimization x backend, model settings), runs every configuration x seed resumab
 tidy results folder that ``pyrec stats``, ``pyrec report`` and R read (``docs/architecture.md``,
 "Results folder").
 
+What the tables hold beyond the contract:
+
+* ``architecture`` also takes ``baseline`` for the popularity and MF-BPR models.
+* Quality metrics (``ndcg@10`` ..., unit ``score``) come once per protocol; performance metrics
+  (``latency_*_ms``, ``throughput_users_s``, ``train_time_s``, ``peak_rss_mib``,
+  ``model_size_mib``, and for text models ``encoder_size_mib`` and ``cold_start_ms``; for trained
+  models ``epochs_trained``, ``best_epoch``, ``seconds_per_epoch``; per strategy
+  ``optimize_time_s``, ``quantized_linear_layers``, ``teacher_train_time_s``) do not depend on
+  the protocol and carry the first one. ``per_user.parquet`` holds the first protocol.
+* ``peak_rss_mib`` is the process's peak resident memory while the run worked (sampled every
+  5 ms); ``model_size_mib`` the size of the files ``Recommender.save`` writes, without the
+  training interactions.
+* A run that reuses a model trained earlier in the same seed (the hybrid behind its quantized
+  copy, its distillation teacher, the DeepSpeed hybrid served on fpga-sim) reports that model's
+  measured ``train_time_s`` (plus the conversion for quantization).
+
 Names are loaded lazily, so ``import pyrec.experiment`` does not import torch.
 """
 

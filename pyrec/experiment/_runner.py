@@ -274,11 +274,17 @@ def evaluate(config=None, quick: bool = False, out=None, data_dir=None, seeds=No
              progress: bool = True, stats: bool = True) -> pd.DataFrame:
     """Run an experiment and return its tidy runs table (the Python/R entry point).
 
-    From R with reticulate: ``pyrec <- reticulate::import("pyrec"); runs <- pyrec$experiment$evaluate(quick = TRUE)``.
-    Arguments as :func:`run_experiment`.
+    From R with reticulate::
+
+        exp <- reticulate::import("pyrec.experiment")
+        runs <- exp$evaluate(quick = TRUE, out = "results/quick")   # a data.frame
+
+    Arguments as :func:`run_experiment` (``seeds`` may be R numerics, e.g. ``c(0, 1, 2)``).
 
     Returns:
-        pandas.DataFrame with the columns of ``runs.parquet`` (one row per run x metric).
+        pandas.DataFrame with the columns of ``runs.parquet``: one row per run x metric
+        (``run_id, dataset, split, protocol, seed, architecture, model, optimization, backend,
+        config, simulated, metric, value, unit``).
     """
     return run_experiment(config, quick=quick, out=out, data_dir=data_dir, seeds=seeds, force=force,
                           progress=progress, stats=stats).runs
