@@ -79,6 +79,11 @@ class Trainer:
         desc: the bar's label.
         callback: optional ``callback(trainer, record)`` after each epoch (after validation);
             it may add entries to ``record`` (the history row), e.g. a benchmark's test metric.
+        backend: optional :class:`pyrec.backends.Backend`; its ``prepare_training`` wraps the
+            module and optimizer and the loop calls ``step.backward(loss)`` / ``step.step()``
+            under ``backend.autocast()`` (DeepSpeed: ``engine.backward`` / ``engine.step``, ZeRO
+            stages 0-2; the module's ``bpr_forward`` is called directly, so ZeRO-3 parameter
+            gathering hooks do not run). None trains with plain Adam.
 
     Raises:
         ConfigError: the module lacks ``bpr_forward``/``scorer``; the loss became non-finite.
@@ -140,6 +145,11 @@ class Trainer:
         self.optimizer = torch.optim.Adam(params, lr=config.learning_rate)
         # the backend (pyrec.backends) owns backward/step: a plain optimizer step on cpu/cuda,
         # DeepSpeedEngine.backward/step (ZeRO partitioning, loss scaling) on deepspeed
+        if getattr(backend, "zero_stage", 0) == 3:
+            raise param_error(
+                "backend", "Trainer", "a backend with ZeRO stage 0, 1 or 2 (the BPR loop calls "
+                "bpr_forward directly, bypassing ZeRO-3 parameter gathering)", backend,
+            )
         self.backend = backend
         self.train_step = backend.prepare_training(module, self.optimizer) if backend is not None else None
 
