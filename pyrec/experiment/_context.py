@@ -8,8 +8,8 @@ Frozen text embeddings are cached on disk by :class:`pyrec.models.TextEncoder` i
 
 from __future__ import annotations
 
-import copy
 import json
+from collections import Counter
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,8 +44,10 @@ class RunContext:
 
     Attributes:
         config: the validated config.
-        out: the results folder (``cache/`` below it holds shared artefacts).
+        out: the results folder.
         log: the experiment's logger.
+        pending: training key -> number of runs still to do that need that trained model (set by
+            the runner); a cached model is freed when its count reaches zero.
     """
 
     config: ExperimentConfig
@@ -54,14 +56,7 @@ class RunContext:
     _data: Any = None
     _splits: dict[int, Any] = field(default_factory=dict)
     _models: dict[str, Trained] = field(default_factory=dict)
-    _models_seed: int | None = None
-
-    @property
-    def cache_dir(self) -> Path:
-        """``<out>/cache``: artefacts shared between runs (created on first use)."""
-        path = self.out / "cache"
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+    pending: Counter = field(default_factory=Counter)
 
     def split_seed(self, seed: int) -> int:
         """The seed of the data split for replicate ``seed`` (``split.seed`` or the seed itself)."""
@@ -85,18 +80,18 @@ class RunContext:
         """Cache key of a trained model: everything that decides its weights."""
         return json.dumps([model, settings, train_backend, backend_settings, int(seed)], sort_keys=True, default=str)
 
-    def get_trained(self, key: str, seed: int) -> Trained | None:
-        """A model trained earlier in this process for the same key (same seed), else None."""
-        return self._models.get(key) if self._models_seed == seed else None
+    def get_trained(self, key: str) -> Trained | None:
+        """The model trained earlier in this process under ``key``, or None."""
+        return self._models.get(key)
 
-    def put_trained(self, key: str, seed: int, trained: Trained) -> None:
-        """Keep a trained model for reuse by later runs of the same seed (older seeds are freed)."""
-        if self._models_seed != seed:
-            self._models.clear()
-            self._models_seed = seed
-        self._models[key] = trained
+    def put_trained(self, key: str, trained: Trained) -> None:
+        """Keep a trained model while runs still to do need it (see :meth:`release`)."""
+        if self.pending[key] > 1:  # the current run is one of the pending ones
+            self._models[key] = trained
 
-    @staticmethod
-    def copy_model(model: Any) -> Any:
-        """A deep copy, so a transformation (quantization) never alters the shared original."""
-        return copy.deepcopy(model)
+    def release(self, key: str) -> None:
+        """A run that needed ``key`` is over; free the model when no pending run needs it."""
+        self.pending[key] -= 1
+        if self.pending[key] <= 0:
+            self.pending.pop(key, None)
+            self._models.pop(key, None)

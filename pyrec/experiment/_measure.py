@@ -178,7 +178,8 @@ def training_rows(trained: Trained, ctx: RunContext) -> list[dict]:
 
 @contextmanager
 def peak_rss():
-    """Peak resident set size of this process while the block runs (``holder.peak_mib``, MiB).
+    """Peak resident set size of this process while the block runs (``holder.peak_mib``, MiB;
+    ``holder.start_mib`` is the RSS when it began).
 
     Samples ``psutil.Process().memory_info().rss`` every 5 ms in a daemon thread (and at entry and
     exit), so the peak of this block is reported rather than the process's lifetime peak
@@ -192,7 +193,8 @@ def peak_rss():
     proc = psutil.Process()
 
     class _Holder:
-        peak_mib = proc.memory_info().rss / 2**20
+        start_mib = proc.memory_info().rss / 2**20
+        peak_mib = start_mib
 
     stop = threading.Event()
 

@@ -146,6 +146,8 @@ def execute_run(spec: RunSpec, seed: int, run_id: str, ctx: RunContext) -> tuple
     protocol = ctx.config.protocols[0]
     rows = quality + perf + _steps.training_rows(trained, ctx)
     rows.append({"protocol": protocol, "metric": "peak_rss_mib", "value": mem.peak_mib, "unit": "MiB"})
+    rows.append({"protocol": protocol, "metric": "peak_rss_delta_mib", "value": mem.peak_mib - mem.start_mib,
+                 "unit": "MiB"})
     for key, note in trained.info.items():
         ctx.log.info("%s seed %d %s: %s", spec.label, seed, key, note)
     return (_run_rows(spec, seed, run_id, split.name, ctx.config.dataset, rows),
@@ -220,6 +222,7 @@ def run_experiment(
         if folder.resumed:
             console.print(f"Resuming {folder.path}: {done_before}/{len(plan)} runs already finished.")
         ctx = RunContext(cfg, folder.path, log, _data=data)
+        ctx.pending.update(_steps.training_key(spec, seed) for seed, spec, rid in plan if not folder.is_done(rid))
         n_ran = _run_plan(plan, folder, ctx, console, progress)
         table = folder.assemble(plan_ids)
         failed = pd.read_csv(folder.path / "failed.csv")
@@ -250,7 +253,10 @@ def _run_plan(plan, folder: ResultsFolder, ctx: RunContext, console, progress: b
             bar.update(task, description=f"{spec.label} seed {seed}")
             t0 = time.perf_counter()
             try:
-                rows, per_user = execute_run(spec, seed, rid, ctx)
+                try:
+                    rows, per_user = execute_run(spec, seed, rid, ctx)
+                finally:
+                    ctx.release(_steps.training_key(spec, seed))
             except KeyboardInterrupt:
                 log.warning("interrupted during %s seed %d (run %s); finished runs are kept", spec.label, seed, rid)
                 folder.assemble(plan_ids)

@@ -37,6 +37,7 @@ __all__ = [
     "backend_unavailable",
     "run_unsupported",
     "preflight",
+    "training_key",
     "train_model",
     "apply_optimization",
     "serve_model",
@@ -207,31 +208,39 @@ def lora_settings(model_settings: dict, optimization_settings: dict) -> dict:
     return {**model_settings, **rest, "encoder_mode": "lora", "lora": lora}
 
 
+def _training_settings(spec: RunSpec) -> dict[str, Any]:
+    if spec.optimization == "lora":
+        return lora_settings(spec.model_settings, spec.optimization_settings)
+    if spec.optimization == "distillation":  # the model trained is the teacher: the hybrid
+        return spec.teacher_settings
+    return spec.model_settings
+
+
+def training_key(spec: RunSpec, seed: int) -> str:
+    """What decides the weights a run trains (model, settings, training backend, seed); runs
+    with equal keys share one trained model (e.g. ``hybrid@cpu`` and ``hybrid+quantization@cpu``)."""
+    return RunContext.model_key(spec.model, _training_settings(spec), spec.train_backend,
+                                spec.backend_settings.get("train", {}), seed)
+
+
 def train_model(spec: RunSpec, split, seed: int, ctx: RunContext) -> Trained:
-    """Fit the run's model, or reuse the same model trained earlier in this seed.
+    """Fit the run's model, or reuse the same model trained earlier in this process.
 
     LoRA changes what is trained (the encoder is fine-tuned with adapters), so it is set here.
     Quantization and distillation transform a trained model in :func:`apply_optimization`; their
-    base model (the hybrid) is the one the unoptimized run trained, reused when still in memory.
+    base model (the hybrid) is the one the unoptimized run trained (see :func:`training_key`).
 
     Returns:
         Trained: the fitted model and its fit wall time (s).
     """
-    train_settings = spec.backend_settings.get("train", {})
-    if spec.optimization == "lora":
-        settings = lora_settings(spec.model_settings, spec.optimization_settings)
-    elif spec.optimization == "distillation":  # train (or reuse) the teacher: this seed's hybrid
-        settings = spec.teacher_settings
-    else:
-        settings = spec.model_settings
-    key = ctx.model_key(spec.model, settings, spec.train_backend, train_settings, seed)
-    cached = ctx.get_trained(key, seed)
+    key = training_key(spec, seed)
+    cached = ctx.get_trained(key)
     if cached is not None:
         ctx.log.info("%s seed %d: reusing the %s model trained earlier in this seed", spec.label, seed, spec.model)
         return cached
-    model = _build(spec.model, settings, seed)
-    trained = Trained(model, _fit(model, split, spec.train_backend, train_settings))
-    ctx.put_trained(key, seed, trained)
+    model = _build(spec.model, _training_settings(spec), seed)
+    trained = Trained(model, _fit(model, split, spec.train_backend, spec.backend_settings.get("train", {})))
+    ctx.put_trained(key, trained)
     return trained
 
 

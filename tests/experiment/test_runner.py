@@ -23,7 +23,7 @@ pytestmark = pytest.mark.realdata
 BENCH = {"latency_requests": 20, "warmup": 2, "throughput_repeats": 1}
 QUALITY = {"ndcg@10", "recall@10", "hit@10", "mrr@10", "map@10"}
 PERF = {"latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "latency_mean_ms", "throughput_users_s",
-        "train_time_s", "peak_rss_mib", "model_size_mib"}
+        "train_time_s", "peak_rss_mib", "peak_rss_delta_mib", "model_size_mib"}
 
 
 def _config(ml100k_dir, seeds=(0, 1), mf=True, extra=()):
@@ -78,7 +78,8 @@ def test_resume_after_interrupt_redoes_nothing(tmp_path, ml100k_dir, count_train
     again = runs[runs["run_id"].isin(first["run_id"])].reset_index(drop=True)
     pd.testing.assert_frame_equal(again, first)  # earlier results intact, byte for byte
     assert runs.loc[runs.metric.isin(QUALITY), "value"].between(0, 1).all()
-    assert (runs.loc[runs.metric.isin(PERF - {"train_time_s"}), "value"] > 0).all()
+    assert (runs.loc[runs.metric.isin(PERF - {"train_time_s", "peak_rss_delta_mib"}), "value"] > 0).all()
+    assert (runs.loc[runs.metric == "peak_rss_delta_mib", "value"] >= 0).all()
     per_user = pd.read_parquet(out / "per_user.parquet")
     assert list(per_user.columns) == PER_USER_COLUMNS
     assert set(per_user["run_id"]) == set(runs["run_id"])

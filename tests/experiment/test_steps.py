@@ -96,3 +96,40 @@ def test_summary_table_mean_sd_per_config_in_order():
     assert table.loc["b@cpu", "ndcg@10_mean"] == pytest.approx(0.3)
     assert table.loc["b@cpu", "ndcg@10_sd"] == pytest.approx(np.std([0.2, 0.4], ddof=1))
     assert table.loc["a@cpu", "ndcg@10_sd"] == 0.0 and table["n_seeds"].tolist() == [2, 2]
+
+
+def test_trained_models_are_kept_only_while_a_pending_run_needs_them():
+    import logging
+    from collections import Counter
+    from pathlib import Path
+
+    from pyrec.experiment import validate_config
+    from pyrec.experiment._context import RunContext, Trained
+
+    ctx = RunContext(validate_config({"grid": {"architecture": ["gnn"]}}), Path("."), logging.getLogger("t"))
+    ctx.pending = Counter({"hybrid": 2, "llm": 1})
+    hybrid, llm = Trained("hybrid-model", 1.0), Trained("llm-model", 1.0)
+    ctx.put_trained("llm", llm)  # nobody else needs it
+    ctx.put_trained("hybrid", hybrid)  # the quantization run will
+    assert ctx.get_trained("llm") is None and ctx.get_trained("hybrid") is hybrid
+    ctx.release("llm")
+    ctx.release("hybrid")
+    assert ctx.get_trained("hybrid") is hybrid  # one more run to go
+    ctx.release("hybrid")
+    assert ctx.get_trained("hybrid") is None and not ctx.pending
+
+
+def test_training_key_shares_the_base_model_of_transformations_only():
+    from pyrec.experiment import expand_design, validate_config
+
+    cfg = validate_config({"configurations": [
+        {"architecture": "hybrid"}, {"architecture": "hybrid", "optimization": "quantization"},
+        {"architecture": "hybrid", "optimization": "distillation"}, {"architecture": "hybrid", "optimization": "lora"},
+        {"architecture": "hybrid", "backend": "deepspeed"}, {"architecture": "hybrid", "backend": "deepspeed+fpga-sim"},
+    ]})
+    specs = {s.label: s for s in expand_design(cfg)[0]}
+    key = {label: _steps.training_key(s, 0) for label, s in specs.items()}
+    assert key["hybrid@cpu"] == key["hybrid+quantization@cpu"] == key["hybrid+distillation@cpu"]
+    assert key["hybrid+lora@cpu"] != key["hybrid@cpu"]
+    assert key["hybrid@deepspeed"] == key["hybrid@deepspeed+fpga-sim"] != key["hybrid@cpu"]
+    assert _steps.training_key(specs["hybrid@cpu"], 1) != key["hybrid@cpu"]
