@@ -193,3 +193,34 @@ def test_bad_settings_and_missing_data_stop_before_anything_is_written(tmp_path,
     with pytest.raises(DataError):
         run_experiment(missing, out=tmp_path / "c", progress=False, stats=False)
     assert not (tmp_path / "c").exists()
+
+
+@pytest.mark.slow
+def test_hybrid_strategies_and_backends_share_one_training_per_backend(tmp_path, ml100k_dir, count_trainings):
+    """Quantization, distillation, DeepSpeed and fpga-sim through the real pyrec parts (minutes)."""
+    calls, _ = count_trainings
+    cfg = {
+        "name": "strategies", "data_dir": str(ml100k_dir.parent), "seeds": [0],
+        "configurations": [
+            {"architecture": "hybrid"}, {"architecture": "hybrid", "optimization": "quantization"},
+            {"architecture": "hybrid", "optimization": "distillation"},
+            {"architecture": "hybrid", "backend": "deepspeed+fpga-sim"},
+        ],
+        "models": {"hybrid": {"epochs": 1}},
+        "optimizations": {"distillation": {"student": {"epochs": 1, "embedding_size": 16}}},
+        "bench": BENCH,
+    }
+    result = run_experiment(cfg, out=tmp_path / "res", progress=False, stats=False)
+    assert result.failed.empty, result.failed.to_dict("records")
+    trained = [(label, seed) for label, seed in calls]
+    assert len(trained) == 4  # train_model is asked 4 times...
+    runs = result.runs
+    value = runs.set_index(["config", "metric"])["value"]
+    # ...but the quantized copy and the teacher reuse the cpu hybrid: same training time
+    assert value[("hybrid+distillation@cpu", "teacher_train_time_s")] == value[("hybrid@cpu", "train_time_s")]
+    assert value[("hybrid+quantization@cpu", "train_time_s")] > value[("hybrid@cpu", "train_time_s")]
+    assert value[("hybrid+quantization@cpu", "encoder_size_mib")] < 0.8 * value[("hybrid@cpu", "encoder_size_mib")]
+    assert value[("hybrid+distillation@cpu", "model_size_mib")] < value[("hybrid@cpu", "model_size_mib")]
+    fpga = runs[runs.config == "hybrid@deepspeed+fpga-sim"]
+    assert fpga["simulated"].all() and not runs[runs.config != "hybrid@deepspeed+fpga-sim"]["simulated"].any()
+    assert value[("hybrid@deepspeed+fpga-sim", "ndcg@10")] > 0.05
