@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Annotated
 
 import typer
 
@@ -13,15 +13,20 @@ def register(app: typer.Typer) -> None:
 
     @app.command("evaluate")
     def evaluate_cmd(
-        config: Optional[Path] = typer.Option(
-            None, "--config", "-c", help="Experiment config (.toml/.yaml). Default: analysis/experiment.default.toml."
-        ),
-        quick: bool = typer.Option(False, "--quick", help="Minute-long smoke run (analysis/experiment.quick.toml)."),
-        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Results folder. Default: results/<config name>."),
-        data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Dataset folder (default $PYREC_DATA_DIR)."),
-        force: bool = typer.Option(False, "--force", help="Overwrite a results folder written by a different config."),
-        seeds: Optional[str] = typer.Option(None, "--seeds", help="Replicate seeds, e.g. 0,1,2 (overrides the config)."),
-        no_stats: bool = typer.Option(False, "--no-stats", help="Do not run the R statistics at the end."),
+        config: Annotated[Path | None, typer.Option(
+            "--config", "-c", help="Experiment config (.toml/.yaml). Default: analysis/experiment.default.toml.")] = None,
+        quick: Annotated[bool, typer.Option(
+            "--quick", help="Minute-long smoke run (analysis/experiment.quick.toml).")] = False,
+        out: Annotated[Path | None, typer.Option(
+            "--out", "-o", help="Results folder. Default: results/<config name>.")] = None,
+        data_dir: Annotated[Path | None, typer.Option(
+            "--data-dir", help="Dataset folder (default $PYREC_DATA_DIR).")] = None,
+        force: Annotated[bool, typer.Option(
+            "--force", help="Overwrite a results folder written by a different config.")] = False,
+        seeds: Annotated[str | None, typer.Option(
+            "--seeds", help="Replicate seeds, e.g. 0,1,2 (overrides the config).")] = None,
+        no_stats: Annotated[bool, typer.Option(
+            "--no-stats", help="Do not run the R statistics at the end.")] = False,
     ) -> None:
         """Train, optimize, benchmark and evaluate every configuration x seed; resumable.
 
@@ -29,12 +34,14 @@ def register(app: typer.Typer) -> None:
         skipped.csv with the reason; failed runs in failed.csv with the error.
         """
         import os
+        import warnings
 
         from pyrec.diagnostics import PyrecError
         from pyrec.experiment import run_experiment
 
         # one progress bar (the grid's): Hugging Face's weight-loading bars would break it up
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        warnings.filterwarnings("ignore", category=FutureWarning, module=r"transformers\.")
 
         try:
             result = run_experiment(config, quick=quick, out=out, data_dir=data_dir, seeds=seeds,

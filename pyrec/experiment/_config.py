@@ -15,24 +15,32 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from pyrec.diagnostics import ConfigError
 
 __all__ = [
     "ARCHITECTURES",
-    "OPTIMIZATIONS",
     "BACKENDS",
     "DEFAULT_MODEL",
-    "ExperimentConfig",
+    "OPTIMIZATIONS",
+    "BenchConfig",
     "ConfigurationEntry",
+    "ExperimentConfig",
     "GridConfig",
     "SplitConfig",
-    "BenchConfig",
     "load_config",
-    "validate_config",
-    "read_config_file",
     "parse_backend",
+    "read_config_file",
+    "validate_config",
 ]
 
 ARCHITECTURES = ("gnn", "llm", "hybrid", "baseline")

@@ -9,8 +9,8 @@ Frozen text embeddings are cached on disk by :class:`pyrec.models.TextEncoder` i
 from __future__ import annotations
 
 import json
-from collections import Counter
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any

@@ -36,7 +36,8 @@ def r_version() -> str | None:
         return None
     try:
         out = subprocess.run(
-            [exe, "--vanilla", "-e", "cat(R.version.string)"], capture_output=True, text=True, timeout=30
+            [exe, "--vanilla", "-e", "cat(R.version.string)"], capture_output=True, text=True, timeout=30,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return None

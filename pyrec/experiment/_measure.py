@@ -18,7 +18,7 @@ import numpy as np
 from pyrec.experiment._context import RunContext, Trained
 from pyrec.experiment._grid import RunSpec
 
-__all__ = ["evaluate_quality", "measure", "training_rows", "model_size_mib", "encoder_size_mib", "peak_rss"]
+__all__ = ["encoder_size_mib", "evaluate_quality", "measure", "model_size_mib", "peak_rss", "training_rows"]
 
 QUALITY_UNIT = "score"
 

@@ -15,6 +15,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+
 import pandas as pd
 
 from pyrec.diagnostics import ConfigError
@@ -25,7 +26,7 @@ from pyrec.experiment._grid import RunSpec, Skipped, expand_design
 from pyrec.experiment._store import PER_USER_COLUMNS, RUN_COLUMNS, ResultsFolder
 from pyrec.experiment._toml import dumps_toml
 
-__all__ = ["ExperimentResult", "run_experiment", "evaluate", "resolve_config", "preset_path"]
+__all__ = ["ExperimentResult", "evaluate", "preset_path", "resolve_config", "run_experiment"]
 
 log = logging.getLogger("pyrec.experiment")
 
@@ -262,7 +263,7 @@ def _run_plan(plan, folder: ResultsFolder, ctx: RunContext, console, progress: b
                 folder.assemble(plan_ids)
                 console.print("[yellow]Interrupted.[/] Finished runs are saved; re-run the same command to resume.")
                 raise
-            except Exception as exc:  # a failed run is recorded and the grid goes on
+            except Exception as exc:  # noqa: BLE001 - any failure of one run is recorded; the grid goes on
                 error = f"{type(exc).__name__}: {exc}"
                 folder.record_failure(rid, spec.label, seed, error, traceback.format_exc())
                 log.error("run %s (%s seed %d) failed: %s", rid, spec.label, seed, error)

@@ -32,19 +32,19 @@ from pyrec.experiment._grid import RunSpec
 from pyrec.experiment._measure import evaluate_quality, measure, peak_rss, training_rows
 
 __all__ = [
+    "apply_optimization",
+    "backend_unavailable",
+    "evaluate_quality",
     "load_data",
     "make_split",
-    "backend_unavailable",
-    "run_unsupported",
-    "preflight",
-    "training_key",
-    "train_model",
-    "apply_optimization",
-    "serve_model",
-    "evaluate_quality",
     "measure",
-    "training_rows",
     "peak_rss",
+    "preflight",
+    "run_unsupported",
+    "serve_model",
+    "train_model",
+    "training_key",
+    "training_rows",
 ]
 
 

@@ -29,7 +29,7 @@ import pandas as pd
 
 from pyrec.diagnostics import ConfigError
 
-__all__ = ["ResultsFolder", "RUN_COLUMNS", "PER_USER_COLUMNS", "atomic_write"]
+__all__ = ["PER_USER_COLUMNS", "RUN_COLUMNS", "ResultsFolder", "atomic_write"]
 
 RUN_COLUMNS = [
     "run_id", "dataset", "split", "protocol", "seed", "architecture", "model", "optimization",
@@ -78,7 +78,7 @@ class ResultsFolder:
 
     # ---- opening ---------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | Path, config_toml: str, fingerprint: dict, *, force: bool = False) -> "ResultsFolder":
+    def open(cls, path: str | Path, config_toml: str, fingerprint: dict, *, force: bool = False) -> ResultsFolder:
         """Create ``path``, or resume it when it holds results of the same config.
 
         Args:
@@ -111,7 +111,7 @@ class ResultsFolder:
 
             try:
                 old = validate_config(tomllib.loads(cfg_file.read_text("utf-8")), str(cfg_file)).fingerprint_dict()
-            except Exception as exc:  # unreadable or from an older pyrec: treat as different
+            except (OSError, ValueError) as exc:  # unreadable, or invalid now (ConfigError, TOMLDecodeError): different
                 old = {"<unreadable>": str(exc)}
             if old == fingerprint and not force:
                 self.resumed = True

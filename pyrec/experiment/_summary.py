@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["summary_table", "print_skipped", "print_summary", "run_stats", "SUMMARY_METRICS"]
+__all__ = ["SUMMARY_METRICS", "print_skipped", "print_summary", "run_stats", "summary_table"]
 
 #: metrics of the closing table (mean ± sd over seeds per configuration)
 SUMMARY_METRICS = ("ndcg@10", "recall@10", "latency_p99_ms", "train_time_s")
@@ -118,7 +118,7 @@ def run_stats(console, result) -> Path | None:
         console.print(f"Statistics: R is not available, so the ANOVA was not run ({exc}). "
                       "Results are complete; run `pyrec stats` once R and rpy2 are installed.")
         return None
-    except Exception as exc:  # the experiment's results stand even when the statistics fail
+    except Exception as exc:  # noqa: BLE001 - the experiment's results stand even when the statistics fail
         console.print(f"[yellow]Statistics failed[/] ({type(exc).__name__}: {exc}); results are intact.")
         return None
     where = Path(result.out) / "stats"

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
 import tomllib
 
-import pytest
-
 from pyrec.diagnostics import ConfigError
-from pyrec.experiment import ExperimentConfig, load_config, preset_path, resolve_config, validate_config
+from pyrec.experiment import (
+    ExperimentConfig,
+    load_config,
+    preset_path,
+    resolve_config,
+    validate_config,
+)
 from pyrec.experiment._toml import dumps_toml
 
 MINIMAL_TOML = """

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pyrec.experiment import expand_design, load_config, preset_path, validate_config
-from pyrec.experiment._grid import static_skip_reason
 from pyrec.experiment._config import ConfigurationEntry
+from pyrec.experiment._grid import static_skip_reason
 
 
 @pytest.mark.parametrize(
@@ -90,3 +90,18 @@ def test_default_preset_expands_without_skips_when_backends_exist():
     assert not skipped
     assert {"lightgcn@cpu", "llm@cpu", "hybrid@cpu", "hybrid+quantization@cpu", "hybrid+lora@cpu",
             "hybrid+distillation@cpu", "hybrid@deepspeed+fpga-sim"} <= {s.label for s in specs}
+
+
+def test_cuda_without_a_gpu_is_skipped_with_the_backends_reason():
+    import torch
+
+    from pyrec.experiment import _steps
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU; the cuda configuration would run")
+    cfg = validate_config({"configurations": [{"architecture": "gnn", "backend": "cuda"},
+                                              {"architecture": "gnn", "backend": "cpu"}]})
+    specs, skipped = expand_design(cfg, _steps.backend_unavailable, _steps.run_unsupported)
+    assert [s.label for s in specs] == ["lightgcn@cpu"]
+    assert skipped[0].config == "lightgcn@cuda"
+    assert skipped[0].reason.startswith("backend 'cuda' is not available on this machine")

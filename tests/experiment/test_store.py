@@ -11,11 +11,12 @@ from pyrec.experiment._store import PER_USER_COLUMNS, RUN_COLUMNS
 
 
 def _rows(run_id: str, value: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    row = dict(run_id=run_id, dataset="ml-100k", split="ratio-0.8:0.1:0.1", protocol="full-ranking", seed=0,
-               architecture="gnn", model="lightgcn", optimization="none", backend="cpu", config="lightgcn@cpu",
-               simulated=False, metric="ndcg@10", value=value, unit="score")
-    pu = pd.DataFrame([dict(run_id=run_id, config="lightgcn@cpu", seed=0, architecture="gnn", optimization="none",
-                            backend="cpu", user=3, metric="ndcg", k=10, value=value)])
+    row = {"run_id": run_id, "dataset": "ml-100k", "split": "ratio-0.8:0.1:0.1", "protocol": "full-ranking",
+           "seed": 0, "architecture": "gnn", "model": "lightgcn", "optimization": "none", "backend": "cpu",
+           "config": "lightgcn@cpu", "simulated": False, "metric": "ndcg@10", "value": value, "unit": "score"}
+    pu = pd.DataFrame([{"run_id": run_id, "config": "lightgcn@cpu", "seed": 0, "architecture": "gnn",
+                        "optimization": "none", "backend": "cpu", "user": 3, "metric": "ndcg", "k": 10,
+                        "value": value}])
     return pd.DataFrame([row]), pu
 
 
@@ -41,8 +42,9 @@ def test_commit_assemble_and_failures(tmp_path):
 
 def test_same_config_resumes_other_config_refused_force_wipes(tmp_path):
     toml = 'name = "a"\n[[configurations]]\narchitecture = "gnn"\n'
-    from pyrec.experiment import validate_config
     import tomllib
+
+    from pyrec.experiment import validate_config
 
     fp = validate_config(tomllib.loads(toml)).fingerprint_dict()
     folder = ResultsFolder.open(tmp_path / "r", toml, fp)
