@@ -6,9 +6,9 @@ and ``pyrec --help`` stay fast. The public API is re-exported here by name and l
 
 from __future__ import annotations
 
-import importlib
 import os
-from typing import Any
+
+from pyrec._lazy import attach
 
 # torch's OpenMP workers busy-wait by default; on a shared 2-core machine that slows steps 10-100x.
 # Set before torch is first imported (users can override it in their environment).
@@ -26,15 +26,4 @@ _LAZY = {
     "render_report": "pyrec.report",  # -> Path of the HTML/PDF report
 }
 
-__all__ = ["__version__", *_LAZY]
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'pyrec' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__, __all__ = attach(__name__, _LAZY, eager=["__version__"])

@@ -7,8 +7,7 @@ rows. Submodules import torch/deepspeed/hls4ml lazily; names load on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from pyrec._lazy import attach
 
 from pyrec.diagnostics import BackendUnavailable
 
@@ -39,15 +38,4 @@ _LAZY = {
     "vendor_hls_tool": "pyrec.backends.fpga_latency",
 }
 
-__all__ = ["BackendUnavailable", *_LAZY]
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'pyrec.backends' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__, __all__ = attach(__name__, _LAZY, eager=["BackendUnavailable"])

@@ -8,8 +8,7 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from pyrec._lazy import attach
 
 _LAZY = {
     "time_calls": "pyrec.bench.timer",
@@ -32,15 +31,4 @@ _LAZY = {
     "run_benchmark": "pyrec.bench.run",
 }
 
-__all__ = list(_LAZY)
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'pyrec.bench' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__, __all__ = attach(__name__, _LAZY)

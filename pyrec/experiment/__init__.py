@@ -28,8 +28,7 @@ Names are loaded lazily, so ``import pyrec.experiment`` does not import torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from pyrec._lazy import attach
 
 _LAZY = {
     "ExperimentConfig": "pyrec.experiment._config",
@@ -50,17 +49,4 @@ _LAZY = {
     "summary_table": "pyrec.experiment._summary",
 }
 
-__all__ = list(_LAZY)
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'pyrec.experiment' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__, __all__ = attach(__name__, _LAZY)

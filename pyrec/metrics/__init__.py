@@ -8,8 +8,7 @@ so names are loaded on first use and ``import pyrec.metrics`` stays cheap.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from pyrec._lazy import attach
 
 _LAZY = {
     "topk_stable": "pyrec.metrics.topk",
@@ -35,17 +34,4 @@ _LAZY = {
     "sample_eval_negatives": "pyrec.metrics.sampled",
 }
 
-__all__ = list(_LAZY)
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'pyrec.metrics' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__, __all__ = attach(__name__, _LAZY)

@@ -6,8 +6,7 @@ Names load on first use, so ``import pyrec.models`` does not import torch or tor
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from pyrec._lazy import attach
 
 from pyrec.models.base import Recommender
 from pyrec.models.registry import (
@@ -46,17 +45,5 @@ __all__ = [
     "load_model",
     "register_model",
 ]
-__all__ += list(_LAZY)
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'pyrec.models' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__, __all__ = attach(__name__, _LAZY, eager=__all__)

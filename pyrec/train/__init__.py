@@ -50,8 +50,7 @@ split, fit, full-ranking test, write the run folder); ``pyrec train`` is its com
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from pyrec._lazy import attach
 
 _LAZY = {
     "BPROutput": "pyrec.train._protocol",
@@ -75,17 +74,4 @@ _LAZY = {
     "RunResult": "pyrec.train.run",
 }
 
-__all__ = list(_LAZY)
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'pyrec.train' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__, __all__ = attach(__name__, _LAZY)
