@@ -30,6 +30,7 @@ from pyrec.diagnostics import ConfigError
 from pyrec.experiment._context import RunContext, Trained
 from pyrec.experiment._grid import RunSpec
 from pyrec.experiment._measure import evaluate_quality, measure, peak_rss, training_rows
+from pyrec.optim.strategies import lora_settings
 
 __all__ = [
     "apply_optimization",
@@ -197,17 +198,6 @@ def _fit(model, split, train_backend: str, backend_settings: dict) -> float:
     return time.perf_counter() - t0
 
 
-def lora_settings(model_settings: dict, optimization_settings: dict) -> dict:
-    """Model settings of a LoRA run: ``encoder_mode="lora"``; keys of ``pyrec.optim.LoRAConfig``
-    (``r``, ``alpha``, ``dropout``, ``target_modules``, ...) go to ``lora``, other keys (e.g.
-    ``epochs``, ``encoder_learning_rate``) override the model's settings."""
-    from pyrec.optim import LoRAConfig
-
-    lora = {k: v for k, v in optimization_settings.items() if k in LoRAConfig.model_fields}
-    rest = {k: v for k, v in optimization_settings.items() if k not in LoRAConfig.model_fields}
-    return {**model_settings, **rest, "encoder_mode": "lora", "lora": lora}
-
-
 def _training_settings(spec: RunSpec) -> dict[str, Any]:
     if spec.optimization == "lora":
         return lora_settings(spec.model_settings, spec.optimization_settings)
@@ -292,18 +282,16 @@ def _sparse_memo(obj, memo: dict, depth: int = 0, seen: set | None = None) -> di
 def _quantized_copy(model, method: str):
     """A copy of a fitted text model whose item table is re-encoded by an INT8 (or bf16) encoder.
 
-    Uses the model's own post-training path (``inference_quantization`` then re-encoding, as
-    ``fit`` does when the setting is given up front), so the result equals a model trained with
+    Uses the model's public ``quantize_encoder`` (the same path ``fit`` takes when
+    ``inference_quantization`` is given up front), so the result equals a model trained with
     ``inference_quantization=method``, without training again. The original is not changed.
     """
     import copy
 
     q = copy.deepcopy(model, memo=_sparse_memo(model, {}))
-    if getattr(q, "encoder_", None) is None:  # pickling state leaves the encoder out; share it
-        q.encoder_ = model.encoder_  # (quantize_encoder converts a copy, never the original)
-    q.config.inference_quantization = method
-    q._after_training()
-    return q
+    # pickling state leaves the encoders out; share them (quantize_encoder converts a copy)
+    q.encoder_, q.inference_encoder_ = model.encoder_, model.text_encoder
+    return q.quantize_encoder(method)
 
 
 def apply_optimization(spec: RunSpec, trained: Trained, split, seed: int, ctx: RunContext) -> Trained:

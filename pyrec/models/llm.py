@@ -10,6 +10,7 @@ import torch
 from pydantic import Field
 from torch import Tensor, nn
 
+from pyrec.diagnostics import ConfigError, param_error
 from pyrec.models._bpr import BPRRecommender, dot_scores
 from pyrec.models._text_tower import (
     TextSettings,
@@ -160,30 +161,71 @@ class TextModelMixin:
         return TextTower(table, user_mean_matrix(seen), self.config.embedding_size, enc, tokens)
 
     def _after_training(self) -> None:
-        """Re-encode items with the final encoder (fine-tuned, and/or quantized for inference)."""
+        """Freeze the tower; merge a LoRA adapter, then re-encode items with the final encoder
+        (fine-tuned and/or quantized per ``inference_quantization``)."""
         cfg, tower = self.config, self.module_.tower
-        q = cfg.inference_quantization
         trained = tower.trains_encoder
         tower.encoder, tower.tokens = None, None  # the tower is frozen from now on (as after load)
-        self.inference_encoder_ = self.encoder_
-        if not trained and q == "none":
-            return
         enc = self.encoder_
         if trained and cfg.encoder_mode == "lora":
             from pyrec.optim.lora import merge_lora
 
             enc = merge_lora(enc)
-        if q != "none":
-            from pyrec.optim.quantization import quantize_encoder
+        self.inference_encoder_ = enc
+        if cfg.inference_quantization != "none":
+            self.quantize_encoder(cfg.inference_quantization)
+        elif trained:
+            self._reencode_items()
 
-            enc, self.quant_report_ = quantize_encoder(enc, q)
-        table = encode_items(enc, self._texts, cfg, cached=False)
+    def _reencode_items(self) -> None:
+        """Embed every item text with ``inference_encoder_`` into the tower's table; re-cache."""
+        cfg = self.config
+        table = encode_items(self.inference_encoder_, self._texts, cfg, cached=False)
         if cfg.shuffle_text:
             table = table[shuffle_permutation(len(self._texts), cfg.seed)]
         with torch.no_grad():
-            tower.text_emb.copy_(table)
-        self.inference_encoder_ = enc
+            self.module_.tower.text_emb.copy_(table)
         self._cache_scorer()
+
+    def quantize_encoder(self, method: str = "int8"):
+        """Quantize the fitted model's text encoder for inference and re-embed the item texts.
+
+        ``"int8"``: dynamic INT8 of every Linear layer (``torch.ao.quantization.quantize_dynamic``,
+        CPU only); ``"bf16"``: a bfloat16 cast. The item table (float32 [n_items, d_text]) is
+        re-encoded by the quantized encoder, so scores reflect it; the report of converted vs total
+        Linear layers and sizes (MiB) is kept in ``quant_report_``. Called by ``fit`` when
+        ``inference_quantization`` is set; call it on a fitted model to quantize afterwards (a
+        LoRA-trained encoder is quantized after its adapter is merged).
+
+        Args:
+            method: ``"int8"`` or ``"bf16"``.
+
+        Returns:
+            self (``config.inference_quantization`` set to ``method``).
+
+        Raises:
+            NotFittedError: not fitted. ConfigError: bad ``method``, a model already quantized, or
+                a loaded model (it keeps its item table, not the encoder). BackendUnavailable: INT8
+                on a CUDA encoder (dynamic INT8 is a CPU path).
+        """
+        from pyrec.optim.quantization import quantize_encoder
+
+        self.check_is_fitted()
+        if method not in ("int8", "bf16"):
+            raise param_error("method", f"{type(self).__name__}.quantize_encoder",
+                              "one of ['int8', 'bf16']", method)
+        if getattr(self, "quant_report_", None) is not None:
+            raise ConfigError(f"{type(self).__name__}.quantize_encoder: the encoder is already "
+                              f"quantized ({self.quant_report_.method}).")
+        if self.text_encoder is None:
+            raise ConfigError(f"{type(self).__name__}.quantize_encoder: this model has no text "
+                              "encoder (a loaded model scores from its saved item table); quantize "
+                              "before saving, or set inference_quantization when fitting.")
+        enc, self.quant_report_ = quantize_encoder(self.text_encoder, method)
+        self.config.inference_quantization = method
+        self.inference_encoder_ = enc
+        self._reencode_items()
+        return self
 
     @property
     def text_encoder(self):

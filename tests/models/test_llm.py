@@ -122,3 +122,31 @@ def test_cold_start_projection_reproduces_known_items(small, fitted_small):
     emb = model.text_encoder.encode(texts, show_progress=False)
     _, items = model.module_.get_embedding()
     torch.testing.assert_close(model.project_text(emb), items[:3], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.realdata
+def test_quantize_encoder_after_fit_equals_quantizing_in_fit(small):
+    later = LLMRecommender(FAST).fit(small, progress=False)
+    with pytest.raises(ConfigError, match="one of \\['int8', 'bf16'\\]"):
+        later.quantize_encoder("int4")
+    assert later.quantize_encoder("int8") is later
+    during = LLMRecommender(FAST, inference_quantization="int8").fit(small, progress=False)
+    assert torch.equal(later.module_.tower.text_emb, during.module_.tower.text_emb)
+    assert torch.equal(later.score([0, 5]), during.score([0, 5]))
+    assert later.config.inference_quantization == "int8"
+    with pytest.raises(ConfigError, match="already quantized"):
+        later.quantize_encoder("int8")
+    with tempfile.TemporaryDirectory() as d:
+        loaded = LLMRecommender.load(later.save(d))
+    assert torch.equal(loaded.score([0, 5]), later.score([0, 5]))
+    with pytest.raises(ConfigError, match="no text encoder"):
+        loaded.quantize_encoder("int8")
+
+
+def test_lora_then_int8_merges_the_adapter_before_quantizing(tiny_real):
+    cfg = {**FAST, "epochs": 1, "encoder_mode": "lora", "patience": None, "batch_size": 1024}
+    model = LLMRecommender(cfg, inference_quantization="int8").fit(tiny_real, progress=False)
+    rep = model.quant_report_
+    assert rep.n_quantized == rep.n_linear == 37 and not rep.not_quantized  # no LoRA layer left
+    assert model.encoder_.lora_report_.trainable_params > 0
+    assert torch.isfinite(model.score([0, 1])).all()
