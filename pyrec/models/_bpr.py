@@ -79,6 +79,7 @@ class BPRRecommender(Recommender):
         progress: bool = True,
         callback=None,
         backend=None,
+        wrap_module=None,
     ) -> BPRRecommender:
         """Train on ``split.train`` with early stopping on ``split.valid``; returns self.
 
@@ -90,6 +91,10 @@ class BPRRecommender(Recommender):
             callback: ``callback(trainer, record)`` after each epoch (see :class:`~pyrec.train.Trainer`).
             backend: a :class:`pyrec.backends.Backend` that drives backward/step (e.g.
                 ``get_backend("deepspeed", zero_stage=1)``); None trains with plain Adam.
+            wrap_module: ``wrap_module(module) -> nn.Module`` is trained in place of the model's
+                module (it must keep ``bpr_forward`` and ``scorer`` and train the module's
+                weights), e.g. :class:`pyrec.optim.distill.DistillModule` adding a loss term;
+                ``module_`` stays the unwrapped module.
         """
         from pyrec.train.seed import seed_everything
         from pyrec.train.trainer import Trainer
@@ -100,7 +105,7 @@ class BPRRecommender(Recommender):
         self.seen_ = split.train.csr()
         self.module_ = self.build_module(self.n_users_, self.n_items_, self.seen_, split)
         trainer = Trainer(
-            self.module_,
+            self.module_ if wrap_module is None else wrap_module(self.module_),
             split,
             self.config,
             checkpoint_dir=checkpoint_dir,

@@ -174,20 +174,24 @@ class DistillModule(nn.Module):
 
 
 def distill(teacher, student_name: str, split, config: DistillConfig | dict | None = None, *,
-            progress: bool = False):
+            progress: bool = False, **fit_kwargs):
     """Train a small student recommender on ``split`` with BPR plus ranking distillation.
 
     Method: listwise temperature KD (Hinton et al. 2015, arXiv:1503.02531) over the teacher's
     top-K (Tang and Wang, KDD 2018; Kang et al., CIKM 2020); see the module docstring for the loss.
-    The student is trained by :class:`~pyrec.train.Trainer` with its own recipe (early stopping on
-    ``split.valid``), exactly as without distillation except for the extra term.
+    The student is fitted by its own ``fit`` (its recipe, early stopping on ``split.valid``, and
+    whatever its ``fit`` does after training, e.g. merging LoRA), exactly as without distillation
+    except that :class:`DistillModule` adds the KD term to each step.
 
     Args:
-        teacher: a fitted recommender (e.g. :class:`~pyrec.models.HybridRecommender`).
-        student_name: a registered BPR model, e.g. ``"mf"`` or ``"lightgcn"``.
+        teacher: a fitted recommender (e.g. :class:`~pyrec.models.HybridRecommender`), trained on
+            ``split.train`` (its scores must not know the validation/test items).
+        student_name: a registered BPR model, e.g. ``"mf"``, ``"lightgcn"`` or ``"llm"``.
         split: the :class:`~pyrec.data.Split` the teacher was trained on.
         config: :class:`DistillConfig` or dict (``student`` holds the student's config fields).
         progress: show the trainer's progress bar.
+        **fit_kwargs: passed to the student's ``fit`` (``checkpoint_dir``, ``resume``,
+            ``backend``, ``callback``).
 
     Returns:
         The fitted student (a ``BPRRecommender``) with ``distill_info_`` (dict: teacher name, K,
@@ -203,8 +207,6 @@ def distill(teacher, student_name: str, split, config: DistillConfig | dict | No
     from pyrec.models._bpr import check_split
     from pyrec.models.registry import get_model
     from pyrec.train.config import build_config
-    from pyrec.train.seed import seed_everything
-    from pyrec.train.trainer import Trainer
 
     cfg = build_config(DistillConfig, config, None, "distill")
     split = check_split(split, "distill")
@@ -221,16 +223,11 @@ def distill(teacher, student_name: str, split, config: DistillConfig | dict | No
                                          exclude_seen=cfg.exclude_seen,
                                          batch_size=cfg.teacher_batch_size)
     t_teacher = time.perf_counter() - t0
-    seed_everything(student.config.seed)
-    student.n_users_, student.n_items_ = int(split.n_users), int(split.n_items)
-    student.seen_ = split.train.csr()
-    base = student.build_module(student.n_users_, student.n_items_, student.seen_, split)
-    wrapped = DistillModule(base, top_items, top_scores, cfg.kd_weight, cfg.temperature)
-    trainer = Trainer(wrapped, split, student.config, progress=progress,
-                      desc=f"{student.name}<-{teacher.name}")
-    student.train_result_ = trainer.fit()
-    student.module_ = base
-    student._cache_scorer()
+
+    def wrap(base: nn.Module) -> DistillModule:
+        return DistillModule(base, top_items, top_scores, cfg.kd_weight, cfg.temperature)
+
+    student.fit(split, progress=progress, wrap_module=wrap, **fit_kwargs)
     student.distill_info_ = {"teacher": teacher.name, **cfg.model_dump(exclude={"student"}),
                              "teacher_topk_time_s": t_teacher}
     return student
