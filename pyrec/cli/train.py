@@ -67,6 +67,11 @@ def train(
     patience: int | None = typer.Option(
         None, "--patience", help="Validations without improvement before stopping."
     ),
+    text_model: Path | None = typer.Option(
+        None,
+        "--text-model",
+        help="Local Hugging Face encoder folder for llm/hybrid (default: bundled all-MiniLM-L6-v2).",
+    ),
     sets: list[str] = typer.Option(
         [], "--set", help="Any config field, key=value (repeatable), e.g. --set num_layers=3."
     ),
@@ -77,8 +82,34 @@ def train(
     progress: bool = typer.Option(
         True, "--progress/--no-progress", help="Show a progress bar over epochs."
     ),
+    quantize: str = typer.Option(
+        "none",
+        "--quantize",
+        help="Quantize the text encoder of llm/hybrid after training: int8 (dynamic, CPU) or bf16; "
+        "item texts are re-embedded by it before evaluation.",
+    ),
+    lora: str | None = typer.Option(
+        None,
+        "--lora",
+        help="Fine-tune the text encoder of llm/hybrid with LoRA, e.g. r=8 or "
+        "r=8,alpha=16,dropout=0.05,target_modules=query+value ('' = defaults).",
+    ),
+    distill_from: Path | None = typer.Option(
+        None,
+        "--distill-from",
+        help="Teacher run folder (or its model/ folder) trained on the same data, split and seed; "
+        "--model is then the student (BPR + listwise KD).",
+    ),
+    distill_set: str = typer.Option(
+        "",
+        "--distill-set",
+        help="Distillation settings with --distill-from, e.g. kd_weight=1,temperature=2,top_k=50.",
+    ),
 ) -> None:
     """Train a recommender, print NDCG@10, Recall@10 and training time, and save the run.
+
+    Optimization strategies combine: `--lora r=8 --quantize int8` fine-tunes the encoder with
+    LoRA, merges it, then quantizes it. Each metric row records them in its `optimization` column.
 
     Writes <out>/model/ (weights, config, seen matrix), config.json, metrics.csv + metrics.parquet
     (tidy: one row per metric), per_user.parquet, history.csv and checkpoint/last.pt.
@@ -102,9 +133,21 @@ def train(
                 f"The '--split' option must be one of {list(_SPLITS)}. Got {split!r} instead."
             )
         )
+    from pyrec.optim.strategies import QUANTIZE_METHODS, parse_options
+
+    if quantize not in ("none", *QUANTIZE_METHODS):
+        _fail(
+            ValueError(
+                f"The '--quantize' option must be one of {['none', *QUANTIZE_METHODS]}. "
+                f"Got {quantize!r} instead."
+            )
+        )
+
     try:
         config = _parse_sets(sets)
-    except ValueError as e:
+        lora_opts = None if lora is None else parse_options(lora, "--lora")
+        distill_opts = parse_options(distill_set, "--distill-set")
+    except (ValueError, PyrecError) as e:
         _fail(e)
     for key, value in (
         ("epochs", epochs),
@@ -112,6 +155,7 @@ def train(
         ("batch_size", batch_size),
         ("embedding_size", embedding_size),
         ("patience", patience),
+        ("model_path", None if text_model is None else str(text_model)),
     ):
         if value is not None:
             config[key] = value
@@ -121,7 +165,10 @@ def train(
     from pyrec.train.run import default_min_rating, train_and_evaluate
 
     torch.set_num_threads(max(1, threads))
-    out = out or Path("runs") / f"{model.lower()}-{dataset.replace(':', '_')}-{split}-s{seed}"
+    tags = [t for t, on in (("lora", lora is not None), ("kd", distill_from is not None),
+                            (quantize, quantize != "none")) if on]
+    name = "+".join([model.lower(), *tags])
+    out = out or Path("runs") / f"{name}-{dataset.replace(':', '_')}-{split}-s{seed}"
     console = Console()
     try:
         run = train_and_evaluate(
@@ -135,6 +182,10 @@ def train(
             out=out,
             resume=resume,
             progress=progress,
+            quantize=quantize,
+            lora=lora_opts,
+            distill_from=distill_from,
+            distill=distill_opts,
         )
     except PyrecError as e:
         _fail(e)
@@ -150,6 +201,20 @@ def train(
             table.add_row(
                 key.replace("ndcg", "NDCG").replace("recall", "Recall"), f"{run.summary[key]:.4f}"
             )
+    strategy = run.info["strategies"]["optimization"]
+    if strategy != "none":
+        table.add_row("optimization", strategy)
+    extra = dict(zip(run.metrics.metric, run.metrics.value))
+    if "teacher_ndcg@10" in extra:
+        table.add_row("teacher NDCG@10", f"{extra['teacher_ndcg@10']:.4f}")
+    if "quantized_linear_layers" in extra:
+        table.add_row("quantized Linear layers",
+                      f"{extra['quantized_linear_layers']:.0f}/{extra['linear_layers']:.0f}")
+        table.add_row("encoder size", f"{extra['encoder_size_fp32_mib']:.1f} -> "
+                      f"{extra['encoder_size_mib']:.1f} MiB")
+    if "trainable_parameters" in extra:
+        table.add_row("trainable encoder params",
+                      f"{extra['trainable_parameters']:,.0f} / {extra['encoder_parameters']:,.0f}")
     table.add_row("training time", f"{run.train_time_s:.2f} s")
     tr = getattr(run.model, "train_result_", None)
     if tr is not None:

@@ -2,16 +2,18 @@
 
 * :mod:`pyrec.optim.quantization`: dynamic INT8 / bf16 / fp16 encoders, INT8 embedding tables.
 * :mod:`pyrec.optim.lora`: LoRA adapters (peft) for the text encoder.
+* :mod:`pyrec.optim.distill`: ranking distillation of a trained teacher into a small student.
+* :mod:`pyrec.optim.strategies`: which strategies a run applies (``pyrec train --quantize int8
+  --lora r=8 --distill-from RUN``) and the teacher check.
 
 Names are imported lazily (PEP 562), so ``import pyrec.optim`` does not import torch or peft.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from pyrec._lazy import attach
 
-_LAZY = {
+_MODULES = {
     "quantization": [
         "QuantReport", "quantize_encoder", "quantize_dynamic_int8", "cast_encoder",
         "save_quantized", "load_quantized", "quantize_embeddings_int8",
@@ -21,17 +23,9 @@ _LAZY = {
         "LoRAConfig", "LoRAReport", "DEFAULT_TARGET_MODULES", "default_target_modules",
         "apply_lora", "save_adapter", "load_adapter", "merge_lora",
     ],
+    "distill": ["DistillConfig", "DistillModule", "listwise_kd_loss", "teacher_topk"],  # distill(): pyrec.optim.distill.distill
+    "strategies": ["Strategies", "apply_to_settings", "load_teacher", "parse_options"],
 }
-_WHERE = {name: mod for mod, names in _LAZY.items() for name in names}
+_LAZY = {name: f"{__name__}.{mod}" for mod, names in _MODULES.items() for name in names}
 
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__, __all__ = attach(__name__, _LAZY)

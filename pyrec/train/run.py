@@ -66,6 +66,10 @@ def train_and_evaluate(
     out: str | Path | None = None,
     resume: bool = False,
     progress: bool = True,
+    quantize: str | None = None,
+    lora: dict | None = None,
+    distill_from: str | Path | None = None,
+    distill: dict | None = None,
 ) -> RunResult:
     """Load ``dataset``, split it, fit ``model`` on train (early stopping on valid), evaluate on test.
 
@@ -79,17 +83,34 @@ def train_and_evaluate(
         out: when given, writes ``model/``, ``config.json``, ``metrics.csv``/``.parquet``,
             ``per_user.parquet``, ``history.csv`` and training checkpoints (``checkpoint/``).
         resume: resume training from ``out/checkpoint`` when present.
+        quantize: ``"int8"`` (dynamic INT8, CPU) or ``"bf16"``: the text encoder of an ``llm`` /
+            ``hybrid`` model is quantized after training and the item texts re-embedded by it.
+        lora: LoRA settings of the text encoder (``{"r": 8, "alpha": 16}``; ``{}`` = defaults);
+            None = no LoRA.
+        distill_from: a saved teacher (``pyrec train`` run folder or model folder) trained on the
+            same training part; ``model`` is then the student, trained with BPR + listwise KD
+            (:func:`pyrec.optim.distill.distill`).
+        distill: :class:`~pyrec.optim.distill.DistillConfig` fields (``kd_weight``,
+            ``temperature``, ``top_k``) for ``distill_from``.
+
+    Every metric row has an ``optimization`` column (``"none"`` or e.g. ``"lora+quantization"``,
+    see :class:`pyrec.optim.strategies.Strategies`); strategy rows are added: quantization
+    ``quantized_linear_layers`` / ``linear_layers`` (count), ``encoder_size_mib`` /
+    ``encoder_size_fp32_mib``; LoRA ``trainable_parameters`` / ``encoder_parameters``;
+    distillation ``teacher_<metric>`` on the same test part and ``teacher_topk_time_s``.
 
     Raises:
-        ConfigError: unknown model / split / config field. DataError: data problems (from
-        pyrec.data).
+        ConfigError: unknown model / split / config field, a strategy the model cannot take, or a
+            teacher trained on other interactions. DataError: data problems (from pyrec.data).
     """
     import pandas as pd
 
     from pyrec.data import load_dataset, split_data
     from pyrec.metrics import evaluate_full_ranking
     from pyrec.models import get_model_class
+    from pyrec.optim.strategies import Strategies, apply_to_settings, load_teacher
 
+    strategies = Strategies(quantize, lora, distill_from, dict(distill or {}))
     if split not in SPLITS:
         raise param_error("split", "train_and_evaluate", f"one of {list(SPLITS)}", split)
     if min_rating == "default":
@@ -99,7 +120,8 @@ def train_and_evaluate(
     config_cls = getattr(cls, "config_class", None)
     if config_cls is not None and "seed" in getattr(config_cls, "model_fields", {}):
         cfg["seed"] = seed
-    rec = cls(cfg)
+    cfg = apply_to_settings(model, cfg, strategies)
+    rec = cls(cfg)  # validates the settings before any data is read
 
     data = load_dataset(dataset, data_dir, min_rating=min_rating)
     kwargs = {"seed": split_seed if split_seed is not None else seed}
@@ -114,12 +136,19 @@ def train_and_evaluate(
         fit_kwargs["progress"] = progress
     if out is not None and "checkpoint_dir" in params:
         fit_kwargs.update(checkpoint_dir=out / "checkpoint", resume=resume)
+    teacher = load_teacher(strategies.distill_from, sp) if strategies.distill_from else None
     t0 = time.perf_counter()
-    rec.fit(sp, **fit_kwargs)
+    if teacher is None:
+        rec.fit(sp, **fit_kwargs)
+    else:
+        from pyrec.optim.distill import distill as distill_into
+
+        rec = distill_into(teacher, model, sp, {**strategies.distill, "student": cfg}, **fit_kwargs)
     train_time = time.perf_counter() - t0
     res = evaluate_full_ranking(rec.score, sp, part="test", ks=tuple(ks), model_name=model)
 
-    run_id = f"{model}-{data.name}-{sp.name}-s{seed}"
+    name = model if strategies.label == "none" else f"{model}+{strategies.label}"
+    run_id = f"{name}-{data.name}-{sp.name}-s{seed}"
     arch = getattr(rec, "architecture", "gnn")
     rows = [(m, float(v), "") for m, v in res.summary.items()]
     tr = getattr(rec, "train_result_", None)
@@ -131,6 +160,7 @@ def train_and_evaluate(
             ("best_epoch", float(tr.best_epoch), "epochs"),
             (f"valid_{getattr(rec.config, 'val_metric', 'ndcg@10')}", tr.best_metric, ""),
         ]
+    rows += _strategy_rows(rec, teacher, sp, ks)
     metrics = pd.DataFrame(
         [
             {
@@ -141,6 +171,7 @@ def train_and_evaluate(
                 "seed": seed,
                 "architecture": arch,
                 "model": model,
+                "optimization": strategies.label,
                 "metric": m,
                 "value": v,
                 "unit": u,
@@ -157,10 +188,34 @@ def train_and_evaluate(
         "min_rating": min_rating,
         "split": sp.name,
         "split_seed": kwargs["seed"],
+        "strategies": strategies.to_dict(),
     }
     if out is not None:
         _write(out, rec, metrics, res, tr, run_id, dataset, info)
     return RunResult(rec, metrics, dict(res.summary), train_time, out, info)
+
+
+def _strategy_rows(rec, teacher, split, ks) -> list[tuple[str, float, str]]:
+    """(metric, value, unit) rows describing what the applied strategies did."""
+    from pyrec.metrics import evaluate_full_ranking
+
+    rows: list[tuple[str, float, str]] = []
+    q = getattr(rec, "quant_report_", None)
+    if q is not None:
+        rows += [("quantized_linear_layers", float(q.n_quantized), "count"),
+                 ("linear_layers", float(q.n_linear), "count"),
+                 ("encoder_size_mib", q.size_after_mib, "MiB"),
+                 ("encoder_size_fp32_mib", q.size_before_mib, "MiB")]
+    enc = getattr(rec, "encoder_", None)
+    lora = getattr(enc, "lora_report_", None) if getattr(rec.config, "encoder_mode", "") == "lora" else None
+    if lora is not None:
+        rows += [("trainable_parameters", float(lora.trainable_params), "count"),
+                 ("encoder_parameters", float(lora.total_params), "count")]
+    if teacher is not None:
+        res = evaluate_full_ranking(teacher.score, split, part="test", ks=tuple(ks))
+        rows += [(f"teacher_{m}", float(v), "") for m, v in res.summary.items()]
+        rows.append(("teacher_topk_time_s", rec.distill_info_["teacher_topk_time_s"], "s"))
+    return rows
 
 
 def _write(out: Path, rec, metrics, res, tr, run_id: str, dataset: str, info: dict) -> None:

@@ -83,3 +83,71 @@ def test_train_rejects_unknown_model_and_bad_set(tmp_path):
     assert res.exit_code == 1 and "'--model'" in res.output
     res = runner.invoke(app, ["train", "--model", "mf", "--set", "oops", "--out", str(tmp_path)])
     assert res.exit_code == 1 and "key=value" in res.output
+
+
+def _train(args, data_dir):
+    return runner.invoke(app, ["train", "--no-progress", "--threads", "1",
+                               "--data-dir", str(data_dir), *args])
+
+
+@pytest.mark.realdata
+def test_train_distill_from_teacher_records_strategy_and_refuses_other_split(ml100k_dir, tmp_path):
+    teacher = tmp_path / "teacher"
+    res = _train(["-m", "mf", "--epochs", "3", "--set", "embedding_size=32", "-o", str(teacher)],
+                 ml100k_dir.parent)
+    assert res.exit_code == 0, res.output
+    student = tmp_path / "student"
+    res = _train(["-m", "mf", "--epochs", "2", "--set", "embedding_size=8", "-o", str(student),
+                  "--distill-from", str(teacher), "--distill-set", "top_k=20,temperature=2"],
+                 ml100k_dir.parent)
+    assert res.exit_code == 0, res.output
+    assert "distillation" in res.output and "teacher NDCG@10" in res.output
+    rows = pd.read_parquet(student / "metrics.parquet")
+    assert set(rows.optimization) == {"distillation"}
+    assert rows.run_id.iloc[0].startswith("mf+distillation-ml-100k")
+    got = dict(zip(rows.metric, rows.value))
+    teacher_rows = pd.read_parquet(teacher / "metrics.parquet")
+    assert got["teacher_ndcg@10"] == pytest.approx(
+        teacher_rows.loc[teacher_rows.metric == "ndcg@10", "value"].item(), abs=1e-12)
+    assert set(pd.read_parquet(teacher / "metrics.parquet").optimization) == {"none"}
+    cfg = json.loads((student / "config.json").read_text())
+    assert cfg["strategies"]["distill"] == {"top_k": 20, "temperature": 2}
+    assert cfg["config"]["embedding_size"] == 8
+    # a teacher trained on another split knows this split's test items: refused, nothing written
+    other = tmp_path / "other"
+    res = _train(["-m", "mf", "--epochs", "1", "--seed", "1", "-o", str(other),
+                  "--distill-from", str(teacher)], ml100k_dir.parent)
+    assert res.exit_code == 1 and "pairs differ" in res.output
+    assert not other.exists()
+
+
+@pytest.mark.realdata
+def test_train_quantize_int8_reports_layers_and_sizes(ml100k_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("PYREC_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "llm-int8"
+    res = _train(["-m", "llm", "--epochs", "1", "--quantize", "int8", "-o", str(out)],
+                 ml100k_dir.parent)
+    assert res.exit_code == 0, res.output
+    rows = pd.read_parquet(out / "metrics.parquet")
+    got = dict(zip(rows.metric, rows.value))
+    assert set(rows.optimization) == {"quantization"}
+    assert got["quantized_linear_layers"] == got["linear_layers"] == 37  # MiniLM-L6: 6 x 6 + pooler
+    assert got["encoder_size_mib"] < 0.8 * got["encoder_size_fp32_mib"]
+    assert json.loads((out / "config.json").read_text())["config"]["inference_quantization"] == "int8"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["-m", "mf", "--quantize", "int8"], "'--quantize' option acts on a text encoder"),
+        (["-m", "lightgcn", "--lora", "r=8"], "'--lora' option acts on a text encoder"),
+        (["-m", "llm", "--lora", "r=8,alpha"], "key=value"),
+        (["-m", "llm", "--quantize", "int4"], "'--quantize' option must be one of"),
+        (["-m", "mf", "--distill-set", "top_k=5"], "without a teacher"),
+        (["-m", "llm", "--lora", "rank=8"], "rank"),
+    ],
+)
+def test_train_strategy_errors_are_named_before_any_work(args, message, tmp_path):
+    res = _train([*args, "-o", str(tmp_path / "run")], tmp_path)
+    assert res.exit_code == 1 and message in res.output, res.output
+    assert not (tmp_path / "run").exists()
