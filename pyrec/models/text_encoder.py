@@ -169,9 +169,16 @@ class TextEncoder(nn.Module):
             tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
             model = AutoModel.from_pretrained(path, local_files_only=True)
         except (OSError, ValueError) as err:
+            folder = Path(path).expanduser()
+            if folder.is_dir() and not (folder / "config.json").is_file():
+                why = f"{folder} has no config.json"
+            elif not folder.exists() and any(c in str(path) for c in "./\\~"):
+                why = f"{path} does not exist"
+            else:
+                why = f"loading {path!r} failed: {err}"
             raise ConfigError(
                 f"The 'model_path' parameter of TextEncoder must be a local Hugging Face encoder "
-                f"folder (config.json, weights, tokenizer). Loading {path!r} failed: {err}"
+                f"folder (config.json, weights, tokenizer); {why}"
             ) from err
         self._attach(model, tokenizer)
 

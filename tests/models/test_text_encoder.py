@@ -99,8 +99,10 @@ def test_bad_input_gives_typed_errors(encoder, tmp_path):
         encoder.encode("a single string")
     with pytest.raises(ConfigError, match="pooling"):
         TextEncoder(pooling="max")
-    with pytest.raises(ConfigError, match="model_path"):
+    with pytest.raises(ConfigError, match="model_path.*has no config.json"):
         TextEncoder(model_path=str(tmp_path))
+    with pytest.raises(ConfigError, match="model_path.*missing-model does not exist"):
+        TextEncoder(model_path=str(tmp_path / "missing-model"))
     with pytest.raises(BackendUnavailable, match="float16"):
         TextEncoder(dtype="float16")
 
