@@ -62,14 +62,35 @@
 
 #' @keywords internal
 .anova_table <- function(m, type) {
-  if (type == 1L) return(stats::anova(m$fit))
+  if (type == 1L) return(.drop_aliased(stats::anova(m$fit)))
   if (type == 3L && m$empty > 0L) {
     stop(sprintf(paste0("Type III sums of squares are not defined with %d empty cell(s) ",
                         "(skipped configurations); use type = 2."), m$empty), call. = FALSE)
   }
   tab <- car::Anova(m$fit, type = type)
   # Type III: the intercept test is not reported
-  tab[trimws(rownames(tab)) != "(Intercept)", , drop = FALSE]
+  .drop_aliased(tab[trimws(rownames(tab)) != "(Intercept)", , drop = FALSE])
+}
+
+#' Drop terms with 0 degrees of freedom (interactions aliased by empty cells) from an ANOVA table.
+#'
+#' Their sums of squares are NA; left in, they make every non-partial effect size NA (the total
+#' sum of squares becomes NA). The dropped names are kept in attribute "aliased".
+#' @keywords internal
+.drop_aliased <- function(tab) {
+  df <- tab[["Df"]]
+  keep <- trimws(rownames(tab)) == "Residuals" | (!is.na(df) & df > 0)
+  out <- tab[keep, , drop = FALSE]
+  attr(out, "aliased") <- trimws(rownames(tab))[!keep]
+  out
+}
+
+#' The note line naming aliased terms, or NULL.
+#' @keywords internal
+.aliased_note <- function(tab) {
+  a <- attr(tab, "aliased")
+  if (length(a)) sprintf(paste0("not estimable (0 df: confounded by empty cells), left out of ",
+                                "the table and of the effect sizes: %s."), paste(a, collapse = ", "))
 }
 
 #' Factorial (or one-way) ANOVA of a metric, with eta², partial eta² and omega².
@@ -148,6 +169,7 @@ pyrec_anova <- function(data, formula = value ~ architecture * optimization * ba
     note <- c(note, sprintf("factor(s) with one level dropped: %s.",
                             paste(m$dropped, collapse = ", ")))
   }
+  note <- c(note, .aliased_note(tab))
   significant <- out$term[!is.na(out$p_value) & out$p_value < alpha]
   note <- c(note, sprintf("terms with p < %g: %s.", alpha,
                           if (length(significant)) paste(significant, collapse = ", ") else "none"))
@@ -205,6 +227,7 @@ pyrec_effect_sizes <- function(data, formula = value ~ architecture * optimizati
   .stats_table(out, method = sprintf("Effect sizes (%s SS) of %s",
                                      c("Type I", "Type II", "Type III")[type], m$metric),
                metric = m$metric, ci_alternative = alternative,
-               note = sprintf("confidence intervals: %g%%, %s (effectsize %s).", 100 * ci,
-                              alternative, utils::packageVersion("effectsize")))
+               note = c(sprintf("confidence intervals: %g%%, %s (effectsize %s).", 100 * ci,
+                                alternative, utils::packageVersion("effectsize")),
+                        .aliased_note(tab)))
 }
