@@ -5,6 +5,13 @@
 
 .sim_label <- function(config, simulated) ifelse(simulated, paste0(config, " (simulated)"), config)
 
+#' Point labels that do not overlap (ggrepel), one per configuration.
+#' @keywords internal
+.point_labels <- function(size = 3) {
+  ggrepel::geom_text_repel(ggplot2::aes(label = .data$label), size = size, min.segment.length = 0,
+                           box.padding = 0.4, max.overlaps = Inf, seed = 1, segment.colour = "grey60")
+}
+
 #' Quality vs tail latency of each configuration, with the Pareto front marked.
 #'
 #' @param means output of [report_config_means()] with `<metric>_mean` and `<latency>_mean`.
@@ -31,8 +38,7 @@ report_fig_pareto <- function(means, metric = "ndcg@10", latency = "latency_p99_
     ggplot2::geom_point(data = front, size = 5, shape = 21, colour = "firebrick", fill = NA,
                         stroke = 1) +
     ggplot2::geom_point(ggplot2::aes(shape = .data$kind), size = 2.5) +
-    ggplot2::geom_text(ggplot2::aes(label = .data$label), size = 3, vjust = -1.1,
-                       hjust = "inward") +
+    .point_labels(size = 3) +
     ggplot2::scale_shape_manual(values = .shape_values, name = NULL, drop = FALSE) +
     ggplot2::scale_x_continuous(trans = if (max(d$x) / max(min(d$x), 1e-9) > 20) "log10" else "identity",
                                 expand = ggplot2::expansion(mult = 0.15)) +

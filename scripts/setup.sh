@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 
-R_DEBS="r-base-core r-base-dev r-cran-rmarkdown r-cran-knitr r-cran-ggplot2 r-cran-car \
+R_DEBS="r-base-core r-base-dev r-cran-rmarkdown r-cran-knitr r-cran-ggplot2 r-cran-ggrepel r-cran-car \
 r-cran-emmeans r-cran-effectsize r-cran-reticulate r-cran-testthat r-cran-jsonlite pandoc"
 missing=""
 for p in $R_DEBS; do

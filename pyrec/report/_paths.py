@@ -52,10 +52,11 @@ def rscript() -> str:
     exe = os.environ.get("PYREC_RSCRIPT") or shutil.which("Rscript")
     if not exe or not Path(exe).exists():
         raise BackendUnavailable(
-            "Rendering a report needs R (Rscript) with rmarkdown, knitr, ggplot2, car, emmeans "
-            "and effectsize, and pandoc. Install them with `bash scripts/setup.sh`, or by hand: "
-            "`apt-get install r-base-core pandoc r-cran-rmarkdown r-cran-knitr r-cran-ggplot2 "
-            "r-cran-car r-cran-emmeans r-cran-effectsize r-cran-jsonlite`; or set PYREC_RSCRIPT."
+            "Rendering a report needs R (Rscript) with rmarkdown, knitr, ggplot2, ggrepel, car, "
+            "emmeans and effectsize, and pandoc. Install them with `bash scripts/setup.sh`, or by "
+            "hand: `apt-get install r-base-core pandoc r-cran-rmarkdown r-cran-knitr "
+            "r-cran-ggplot2 r-cran-ggrepel r-cran-car r-cran-emmeans r-cran-effectsize "
+            "r-cran-jsonlite`; or set PYREC_RSCRIPT."
         )
     return exe
 

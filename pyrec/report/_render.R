@@ -3,7 +3,7 @@
 local({
   args <- commandArgs(trailingOnly = TRUE)
   job <- jsonlite::read_json(args[1])
-  need <- c("rmarkdown", "knitr", "ggplot2", "jsonlite")
+  need <- c("rmarkdown", "knitr", "ggplot2", "ggrepel", "jsonlite")
   missing <- need[!vapply(need, requireNamespace, logical(1), quietly = TRUE)]
   if (length(missing)) {
     stop(sprintf("the pyrec report needs the R package(s) %s: install.packages(c(%s)).",
