@@ -11,9 +11,10 @@ On ML-100K (ratings >= 3, per-user 8:1:1, seed 0, full ranking, k = 10), one pro
 3. **LoRA** vs **full** fine-tuning of the encoder inside the LLM-only recommender (peft LoRA,
    r = 8, query/value), same data, epochs, batch and seed. Because every step re-encodes the
    batch's item texts with gradients, this runs on a subset of ML-100K (``--ft-users`` users x
-   ``--ft-items`` items, re-indexed) for ``--ft-epochs`` epochs. time ratio = training wall time
-   LoRA / full; size ratio = trainable parameters LoRA / full; ΔNDCG@10 = LoRA − full. Peak RSS is
-   the process high-water mark after each run (LoRA runs first, so full's figure is its own).
+   ``--ft-items`` items, re-indexed) for ``--ft-epochs`` epochs. time ratio = median training
+   wall time over ``--ft-repeats`` alternating runs, LoRA / full; size ratio = trainable
+   parameters LoRA / full; ΔNDCG@10 = LoRA − full. Peak RSS is the process high-water mark after
+   each first-round run (LoRA runs first, so full's figure is its own).
 4. **Distillation** — a hybrid GNN–LLM teacher (gate fusion, contrastive weight 0.1) distilled
    into MF with ``--student-dim`` dims (:func:`pyrec.optim.distill`, listwise KL over the
    teacher's top-50, T = 1, lambda = 1) against the teacher and against the same MF trained
@@ -28,7 +29,8 @@ Each row: ``strategy``, ``baseline``, the raw figures, ``time_ratio``, ``size_ra
 Usage::
 
     python benchmarks/bench_optim.py [--data-dir DIR] [--threads 2] [--epochs 30]
-        [--ft-users 150] [--ft-items 300] [--ft-epochs 1] [--student-dim 16] [--out PATH]
+        [--ft-users 150] [--ft-items 300] [--ft-epochs 1] [--ft-repeats 3] [--student-dim 16]
+        [--repeats 1] [--only quant lora distill] [--out PATH]
 """
 
 from __future__ import annotations
@@ -129,18 +131,24 @@ def finetune_rows(data, args) -> list[dict]:
 
     sub = split_data(compact(data.subset((data.users < args.ft_users) & (data.items < args.ft_items))),
                      "ratio", seed=0)
-    res = {}
-    for mode in ("lora", "full"):  # LoRA first: the RSS high-water mark then belongs to full
-        model = LLMRecommender(encoder_mode=mode, epochs=args.ft_epochs, patience=None, seed=0,
-                               max_length=16, batch_size=1024, learning_rate=5e-3,
-                               encoder_learning_rate=1e-4 if mode == "full" else 1e-3)
-        t, _ = timed(lambda m=model: m.fit(sub, progress=False))
-        enc = model.encoder_
-        trainable = (enc.lora_report_.trainable_params if mode == "lora"
-                     else sum(p.numel() for p in enc.model.parameters()))
-        res[mode] = {"time": t, "trainable": trainable, "ndcg": ndcg(model, sub),
-                     "peak_rss_mib": peak_rss_mib(),
-                     "s_per_epoch": model.train_result_.seconds_per_epoch}
+    res: dict[str, dict] = {}
+    for rep in range(args.ft_repeats):  # alternate LoRA / full so drift in machine load hits both
+        for mode in ("lora", "full"):  # LoRA first: the RSS high-water mark then belongs to full
+            model = LLMRecommender(encoder_mode=mode, epochs=args.ft_epochs, patience=None, seed=0,
+                                   max_length=16, batch_size=1024, learning_rate=5e-3,
+                                   encoder_learning_rate=1e-4 if mode == "full" else 1e-3)
+            t, _ = timed(lambda m=model: m.fit(sub, progress=False))
+            if rep:
+                res[mode]["times"].append(t)
+                continue
+            enc = model.encoder_
+            trainable = (enc.lora_report_.trainable_params if mode == "lora"
+                         else sum(p.numel() for p in enc.model.parameters()))
+            res[mode] = {"times": [t], "trainable": trainable, "ndcg": ndcg(model, sub),
+                         "peak_rss_mib": peak_rss_mib(),
+                         "s_per_epoch": model.train_result_.seconds_per_epoch}
+    for r in res.values():
+        r["time"] = statistics.median(r["times"])
     lo, fu = res["lora"], res["full"]
     return [row("lora", "full fine-tuning", lo["time"], fu["time"], lo["trainable"], fu["trainable"],
                 lo["ndcg"], fu["ndcg"], model="llm", time_unit="s training wall time (incl. validation)",
@@ -148,7 +156,7 @@ def finetune_rows(data, args) -> list[dict]:
                 s_per_epoch_base=fu["s_per_epoch"], peak_rss_mib_opt=lo["peak_rss_mib"],
                 peak_rss_mib_base=fu["peak_rss_mib"],
                 subset={"users": sub.n_users, "items": sub.n_items, "train": len(sub.train)},
-                epochs=args.ft_epochs)]
+                epochs=args.ft_epochs, times_opt=lo["times"], times_base=fu["times"])]
 
 
 def distill_rows(split, args) -> list[dict]:
@@ -192,6 +200,8 @@ def main() -> None:
     ap.add_argument("--ft-users", type=int, default=150)
     ap.add_argument("--ft-items", type=int, default=300)
     ap.add_argument("--ft-epochs", type=int, default=1)
+    ap.add_argument("--ft-repeats", type=int, default=3,
+                    help="LoRA/full training runs each (alternating); the time is their median")
     ap.add_argument("--student-dim", type=int, default=16)
     ap.add_argument("--repeats", type=int, default=1, help="timed repeats of encoder passes")
     ap.add_argument("--only", nargs="*", default=["quant", "lora", "distill"])
