@@ -112,9 +112,13 @@ class EmbeddingIndex:
 
     @staticmethod
     def _quantize(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        scale = np.abs(x).max(axis=1) / 127.0
-        scale[scale == 0] = 1.0
-        return np.round(x / scale[:, None]).astype(np.int8), scale.astype(np.float32)
+        """Per-row symmetric INT8 (:func:`pyrec.optim.quantization.quantize_embeddings_int8`)."""
+        import torch
+
+        from pyrec.optim.quantization import quantize_embeddings_int8
+
+        q, scale = quantize_embeddings_int8(torch.from_numpy(np.ascontiguousarray(x, np.float32)))
+        return q.numpy(), scale.numpy().astype(np.float32)
 
     @classmethod
     def from_model(cls, model, dtype: Literal["float32", "int8"] = "float32", check: bool = True) -> "EmbeddingIndex":
