@@ -18,7 +18,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["SparseAdjacency", "bipartite_edge_index", "normalized_adjacency", "sparse_propagate"]
+__all__ = [
+    "NodeEmbeddingScoring",
+    "SparseAdjacency",
+    "bipartite_edge_index",
+    "normalized_adjacency",
+    "sparse_propagate",
+]
 
 
 def bipartite_edge_index(seen, n_users: int) -> Tensor:
@@ -117,3 +123,50 @@ def normalized_adjacency(edge_index: Tensor, num_nodes: int, kind: str = "sym") 
         csr = to_torch_csr_tensor(edge_index, w, size=(num_nodes, num_nodes))
         csr_t = to_torch_csr_tensor(edge_index.flip(0), w, size=(num_nodes, num_nodes))
         return SparseAdjacency(csr, csr_t, kind)
+
+
+class NodeEmbeddingScoring:
+    r"""Dot-product scoring of a graph module whose nodes are users then items (mixin).
+
+    The module provides ``get_embedding() -> float [n_users + n_items, d]`` (final node
+    embeddings, with gradients), ``embedding`` (the layer-0 ``nn.Embedding``, whose batch rows are
+    the L2 terms of BPR), ``n_users``, ``n_items`` and ``num_layers``. Used by LightGCN and
+    GraphSAGE; scores are :math:`\hat{y}_{ui} = \mathbf{e}_u^\top \mathbf{e}_i`.
+    """
+
+    def forward(self, users: Tensor, items: Tensor) -> Tensor:
+        """Scores of (user, item) pairs, ``(B,)``."""
+        emb = self.get_embedding()
+        return (emb[users] * emb[self.n_users + items]).sum(-1)
+
+    def bpr_forward(self, users: Tensor, pos: Tensor, neg: Tensor):
+        """Propagate once, score the batch; L2 terms are the batch's layer-0 embeddings.
+
+        Returns:
+            :class:`~pyrec.train._protocol.BPROutput` (pair scores ``(B,)`` / ``(B, n_neg)``).
+        """
+        from pyrec.models._bpr import dot_scores
+        from pyrec.train._protocol import BPROutput
+
+        emb = self.get_embedding()
+        s_pos, s_neg = dot_scores(emb[users], emb[self.n_users + pos], emb[self.n_users + neg])
+        ego = self.embedding.weight
+        return BPROutput(
+            s_pos, s_neg, (ego[users], ego[self.n_users + pos], ego[self.n_users + neg])
+        )
+
+    def embeddings(self) -> tuple[Tensor, Tensor]:
+        """Final ``(user (n_users, d), item (n_items, d))`` embeddings, propagated once, detached."""
+        emb = self.get_embedding().detach()
+        return emb[: self.n_users], emb[self.n_users :]
+
+    def scorer(self):
+        """``users (B,) -> (B, n_items)`` over embeddings propagated once, now."""
+        users_w, items_w = self.embeddings()
+        return lambda users: users_w[users] @ items_w.T
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.n_users}, {self.n_items}, "
+            f"embedding_size={self.embedding.embedding_dim}, num_layers={self.num_layers})"
+        )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Literal
 
 import torch
@@ -11,14 +10,14 @@ from pydantic import Field
 from torch import Tensor, nn
 from torch_geometric.nn import SAGEConv
 
-from pyrec.models._bpr import BPRRecommender, dot_scores
+from pyrec.models._bpr import BPRRecommender
 from pyrec.models._graph import (
+    NodeEmbeddingScoring,
     SparseAdjacency,
     bipartite_edge_index,
     normalized_adjacency,
     sparse_propagate,
 )
-from pyrec.train._protocol import BPROutput
 from pyrec.train.config import TrainConfig
 
 __all__ = ["CSRSAGEConv", "GraphSAGE", "GraphSAGEConfig", "GraphSAGERecommender"]
@@ -38,7 +37,7 @@ class CSRSAGEConv(SAGEConv):
         return sparse_propagate(adj_t, x, getattr(adj_t, "pyrec_transpose", None))
 
 
-class GraphSAGE(nn.Module):
+class GraphSAGE(NodeEmbeddingScoring, nn.Module):
     r"""GraphSAGE from `"Inductive Representation Learning on Large Graphs"
     <https://arxiv.org/abs/1706.02216>`_ (Hamilton et al., NeurIPS 2017) over learned ID embeddings
     of the bipartite user–item graph, trained with BPR.
@@ -117,36 +116,6 @@ class GraphSAGE(nn.Module):
                 x = self._act(x)
             layers.append(x)
         return torch.stack(layers).mean(0) if self.readout == "mean" else layers[-1]
-
-    def forward(self, users: Tensor, items: Tensor) -> Tensor:
-        """Scores of (user, item) pairs, ``(B,)``."""
-        emb = self.get_embedding()
-        return (emb[users] * emb[self.n_users + items]).sum(-1)
-
-    def bpr_forward(self, users: Tensor, pos: Tensor, neg: Tensor) -> BPROutput:
-        """Propagate once, score the batch; L2 terms are the batch's layer-0 embeddings."""
-        emb = self.get_embedding()
-        s_pos, s_neg = dot_scores(emb[users], emb[self.n_users + pos], emb[self.n_users + neg])
-        ego = self.embedding.weight
-        return BPROutput(
-            s_pos, s_neg, (ego[users], ego[self.n_users + pos], ego[self.n_users + neg])
-        )
-
-    def embeddings(self) -> tuple[Tensor, Tensor]:
-        """Final ``(user (n_users, d), item (n_items, d))`` embeddings, propagated once, detached."""
-        emb = self.get_embedding().detach()
-        return emb[: self.n_users], emb[self.n_users :]
-
-    def scorer(self) -> Callable[[Tensor], Tensor]:
-        """``users (B,) -> (B, n_items)`` over embeddings propagated once, now."""
-        users_w, items_w = self.embeddings()
-        return lambda users: users_w[users] @ items_w.T
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}({self.n_users}, {self.n_items}, "
-            f"embedding_size={self.embedding.embedding_dim}, num_layers={self.num_layers})"
-        )
 
 
 class GraphSAGEConfig(TrainConfig):

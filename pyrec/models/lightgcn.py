@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Literal
 
 from pydantic import Field
 from torch import Tensor, nn
 
-from pyrec.models._bpr import BPRRecommender, dot_scores
-from pyrec.models._graph import SparseAdjacency, bipartite_edge_index, normalized_adjacency
-from pyrec.train._protocol import BPROutput
+from pyrec.models._bpr import BPRRecommender
+from pyrec.models._graph import (
+    NodeEmbeddingScoring,
+    SparseAdjacency,
+    bipartite_edge_index,
+    normalized_adjacency,
+)
 from pyrec.train.config import TrainConfig
 
 __all__ = ["LightGCN", "LightGCNConfig", "LightGCNRecommender"]
 
 
-class LightGCN(nn.Module):
+class LightGCN(NodeEmbeddingScoring, nn.Module):
     r"""The LightGCN model from `"LightGCN: Simplifying and Powering Graph Convolution Network for
     Recommendation" <https://arxiv.org/abs/2002.02126>`_ (He et al., SIGIR 2020).
 
@@ -94,36 +97,6 @@ class LightGCN(nn.Module):
             )
             out = out + x
         return out / (self.num_layers + 1)
-
-    def forward(self, users: Tensor, items: Tensor) -> Tensor:
-        """Scores of (user, item) pairs, ``(B,)``."""
-        emb = self.get_embedding()
-        return (emb[users] * emb[self.n_users + items]).sum(-1)
-
-    def bpr_forward(self, users: Tensor, pos: Tensor, neg: Tensor) -> BPROutput:
-        """Propagate once, score the batch; L2 terms are the batch's layer-0 embeddings."""
-        emb = self.get_embedding()
-        s_pos, s_neg = dot_scores(emb[users], emb[self.n_users + pos], emb[self.n_users + neg])
-        ego = self.embedding.weight
-        return BPROutput(
-            s_pos, s_neg, (ego[users], ego[self.n_users + pos], ego[self.n_users + neg])
-        )
-
-    def embeddings(self) -> tuple[Tensor, Tensor]:
-        """Final ``(user (n_users, d), item (n_items, d))`` embeddings, propagated once, detached."""
-        emb = self.get_embedding().detach()
-        return emb[: self.n_users], emb[self.n_users :]
-
-    def scorer(self) -> Callable[[Tensor], Tensor]:
-        """``users (B,) -> (B, n_items)`` over embeddings propagated once, now."""
-        users_w, items_w = self.embeddings()
-        return lambda users: users_w[users] @ items_w.T
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}({self.n_users}, {self.n_items}, "
-            f"embedding_size={self.embedding.embedding_dim}, num_layers={self.num_layers})"
-        )
 
 
 class LightGCNConfig(TrainConfig):
