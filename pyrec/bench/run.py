@@ -48,8 +48,10 @@ def run_benchmark(model, backend, split=None, *, k: int = 10, n_requests: int = 
 
     Steps: serve (``backend.deploy(model)`` for a simulated backend, else the model itself);
     single-user latency (:func:`measure_latency`) and throughput (:func:`measure_throughput`);
-    for dot-product models also the :class:`EmbeddingIndex` fast path with its ratio to
-    ``model.recommend`` measured in the same process; peak memory; cold start when the model has
+    for dot-product models also the :class:`EmbeddingIndex` fast path, float32 and INT8 per-row
+    tables (``pyrec.optim.quantize_embeddings_int8``), each with its latency ratio to
+    ``model.recommend`` measured in the same process, its table size (MiB) and, for INT8, its
+    quality; peak memory; cold start when the model has
     a text encoder; and test-set quality through ``pyrec.metrics.evaluate_full_ranking`` (on
     ``eval_users`` sampled test users when given; for fpga-sim the scores are the C simulation's).
 
@@ -81,6 +83,7 @@ def run_benchmark(model, backend, split=None, *, k: int = 10, n_requests: int = 
     if use_index and not backend.simulated:
         try:
             strategies["embedding-index"] = EmbeddingIndex.from_model(model)
+            strategies["embedding-index-int8"] = EmbeddingIndex.from_model(model, dtype="int8")
         except ConfigError as exc:
             rep.skipped["embedding-index"] = str(exc)
     for name, obj in strategies.items():
@@ -88,12 +91,15 @@ def run_benchmark(model, backend, split=None, *, k: int = 10, n_requests: int = 
         thr = measure_throughput(obj, pool, k=k, batch_sizes=batch_sizes, repeats=repeats, backend=backend)
         rep.latency[name], rep.throughput[name] = lat, thr
         rep.rows += lat.to_rows(strategy=name, **ctx) + thr.to_rows(strategy=name, **ctx)
-    if "embedding-index" in rep.latency:
-        base = [r["latency_ms"] for r in rep.latency["model.recommend"].records]
-        fast = [r["latency_ms"] for r in rep.latency["embedding-index"].records]
-        ratio = ratio_to_baseline(fast, base)
-        rep.rows += to_rows({"latency_ratio_vs_recommend": (ratio["ratio"], "ratio")}, strategy="embedding-index",
-                            method="median(index) / median(model.recommend), same process", n=len(fast), **ctx)
+    base = [r["latency_ms"] for r in rep.latency["model.recommend"].records]
+    for name in ("embedding-index", "embedding-index-int8"):
+        if name in rep.latency:
+            fast = [r["latency_ms"] for r in rep.latency[name].records]
+            ratio = ratio_to_baseline(fast, base)
+            rep.rows += to_rows({"latency_ratio_vs_recommend": (ratio["ratio"], "ratio"),
+                                 "index_size_mib": (strategies[name].nbytes() / 2**20, "MiB")},
+                                strategy=name, n=len(fast), **ctx,
+                                method="median(index) / median(model.recommend), same process")
 
     if backend.simulated:
         sim = serve.simulated_latency()
@@ -129,6 +135,14 @@ def run_benchmark(model, backend, split=None, *, k: int = 10, n_requests: int = 
         rep.rows += to_rows({m: (v, "score") for m, v in res.summary.items()}, strategy="model.recommend",
                             method="full-ranking" + (" (C-sim scores)" if backend.simulated else ""),
                             n=int(n_eval), **ctx)
+        if "embedding-index-int8" in strategies:  # what per-row INT8 tables cost in quality
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*no relevant item.*", category=DataWarning)
+                q = evaluate_full_ranking(strategies["embedding-index-int8"].score, sub, part="test",
+                                          ks=(k,))
+            rep.rows += to_rows({m: (v, "score") for m, v in q.summary.items()},
+                                strategy="embedding-index-int8", n=int(n_eval), **ctx,
+                                method="full-ranking (INT8 per-row tables)")
 
     rep.memory = peak_memory(backend)
     rep.rows += to_rows({m: (v, "MiB") for m, v in rep.memory.items()}, strategy="process",

@@ -41,3 +41,19 @@ def test_benchmark_pop_on_ml100k(ml100k_dir, tmp_path):
             "ndcg@10"} <= metrics
     assert (frame["config"] == "pop@cpu").all() and not frame["simulated"].any()
     assert set(frame.loc[frame.metric == "throughput_users_s", "batch_size"]) == {1, 256}
+
+
+@pytest.mark.realdata
+def test_benchmark_mf_times_float_and_int8_index_and_scores_int8(ml100k_dir, tmp_path):
+    out = tmp_path / "bench-mf"
+    res = runner.invoke(app, ["benchmark", "--model", "mf", "--epochs", "2", "--data-dir", str(ml100k_dir.parent),
+                              "--requests", "30", "--warmup", "3", "--repeats", "1", "--batch-sizes", "64",
+                              "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    frame = pd.read_csv(out.with_suffix(".csv"))
+    val = frame.set_index(["strategy", "metric"])["value"]
+    # per-row INT8 tables: 1 byte per entry + one float32 scale per row, vs 4 bytes per entry (d = 64)
+    ratio = val["embedding-index-int8", "index_size_mib"] / val["embedding-index", "index_size_mib"]
+    assert ratio == pytest.approx((64 + 4) / (4 * 64), rel=1e-6)
+    assert ("embedding-index-int8", "latency_ratio_vs_recommend") in val.index
+    assert abs(val["embedding-index-int8", "ndcg@10"] - val["model.recommend", "ndcg@10"]) < 0.01
