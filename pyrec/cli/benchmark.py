@@ -61,8 +61,12 @@ def register(app: typer.Typer) -> None:
         dataset: str = typer.Option("ml-100k", help="dataset name or CSV/Parquet path"),
         data_dir: Optional[Path] = typer.Option(None, help="dataset folder (default $PYREC_DATA_DIR)"),
         split: str = typer.Option("ratio", help="split protocol: ratio | loo | temporal"),
+        min_rating: Optional[float] = typer.Option(
+            None, help="keep ratings >= this (default 3 for MovieLens, as pyrec train; else all)"),
         epochs: Optional[int] = typer.Option(None, min=1, help="training epochs (default: the model's)"),
-        checkpoint: Optional[Path] = typer.Option(None, help="load a saved model folder instead of training"),
+        checkpoint: Optional[Path] = typer.Option(
+            None, help="serve a `pyrec train` run (or model) folder instead of training; it must have "
+            "been trained on this dataset, --min-rating, --split and --seed"),
         requests: int = typer.Option(1000, min=1, help="timed single-user requests"),
         warmup: int = typer.Option(50, min=0, help="untimed warm-up requests"),
         batch_sizes: str = typer.Option("1,64,256,943", help="throughput batch sizes, comma-separated"),
@@ -87,14 +91,14 @@ def register(app: typer.Typer) -> None:
 
         console = Console(width=None if sys.stdout.isatty() else 110)
         try:
-            _run(console, model, backend, dataset, data_dir, split, epochs, checkpoint, requests, warmup,
+            _run(console, model, backend, dataset, data_dir, split, min_rating, epochs, checkpoint, requests, warmup,
                  batch_sizes, repeats, k, seed, threads, dtype, zero_stage, precision, reuse_factor, eval_users, out)
         except PyrecError as exc:
             console.print(f"[red]error[/red] ({type(exc).__name__}): {exc}")
             raise typer.Exit(code=1)
 
 
-def _run(console, model, backend, dataset, data_dir, split, epochs, checkpoint, requests, warmup, batch_sizes,
+def _run(console, model, backend, dataset, data_dir, split, min_rating, epochs, checkpoint, requests, warmup, batch_sizes,
          repeats, k, seed, threads, dtype, zero_stage, precision, reuse_factor, eval_users, out) -> None:
     import json
 
@@ -116,12 +120,18 @@ def _run(console, model, backend, dataset, data_dir, split, epochs, checkpoint, 
         raise typer.Exit(code=0)
 
     from pyrec.data import load_dataset, split_data
-    from pyrec.models import get_model, load_model
+    from pyrec.models import get_model, load_model_for_split
+    from pyrec.optim.strategies import recorded_optimization
+    from pyrec.train.run import default_min_rating
 
-    data = load_dataset(dataset, data_dir)
+    if min_rating is None:
+        min_rating = default_min_rating(dataset)
+    data = load_dataset(dataset, data_dir, min_rating=min_rating)
     sp = split_data(data, split, seed=seed)
+    optimization = "none"
     if checkpoint is not None:
-        rec, epoch_s = load_model(checkpoint), []
+        rec, epoch_s = load_model_for_split(checkpoint, sp, role="--checkpoint"), []
+        model, optimization = rec.name, recorded_optimization(checkpoint)
     else:
         cfg = {"seed": seed, **({"epochs": epochs} if epochs else {})}
         if backend == "cuda":
@@ -136,8 +146,8 @@ def _run(console, model, backend, dataset, data_dir, split, epochs, checkpoint, 
     from pyrec.bench import run_benchmark, to_rows
 
     sizes = tuple(int(b) for b in batch_sizes.split(",") if b.strip())
-    label = f"{model}@{backend}"
-    extra = {"dataset": dataset, "model": model}
+    label = f"{model}@{backend}" if optimization == "none" else f"{model}+{optimization}@{backend}"
+    extra = {"dataset": dataset, "model": model, "optimization": optimization, "min_rating": min_rating}
     rep = run_benchmark(rec, be, sp, k=k, n_requests=requests, warmup=warmup, batch_sizes=sizes,
                         repeats=repeats, config=label, seed=seed, extra=extra,
                         eval_users=eval_users or (100 if be.simulated else None))

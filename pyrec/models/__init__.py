@@ -15,6 +15,7 @@ from pyrec.models.registry import (
     get_model,
     get_model_class,
     load_model,
+    load_model_for_split,
     register_model,
 )
 
@@ -43,6 +44,7 @@ __all__ = [
     "get_model",
     "get_model_class",
     "load_model",
+    "load_model_for_split",
     "register_model",
 ]
 

@@ -16,6 +16,7 @@ __all__ = [
     "get_model",
     "get_model_class",
     "load_model",
+    "load_model_for_split",
     "register_model",
 ]
 
@@ -87,3 +88,44 @@ def load_model(path: str | Path):
 
     meta = read_meta(path)
     return get_model_class(meta["model"]).load(path)
+
+
+def load_model_for_split(path: str | Path, split, *, role: str = "model"):
+    """Load a saved model and check that it was trained on exactly ``split.train``.
+
+    A model trained on another split (other seed, rating filter or protocol) has seen some of
+    this split's validation/test interactions; scoring or distilling it here would leak them.
+
+    Args:
+        path: a model folder (``model.json`` inside) or a ``pyrec train`` run folder (``model/``).
+        split: the :class:`~pyrec.data.Split` it will be evaluated on.
+        role: what the model is, for messages (e.g. ``"teacher"``, ``"--checkpoint"``).
+
+    Returns:
+        The fitted model.
+
+    Raises:
+        DataError: no saved model at ``path``.
+        ConfigError: its users/items differ from the split's, or its training interactions do.
+    """
+    from pyrec.diagnostics import ConfigError, DataError
+
+    path = Path(path)
+    if not (path / "model.json").is_file() and (path / "model" / "model.json").is_file():
+        path = path / "model"
+    if not path.is_dir():
+        raise DataError(f"{role} {path}: no such folder (expected a folder written by "
+                        "`pyrec train --out` or Recommender.save).")
+    model = load_model(path)
+    shape = (split.n_users, split.n_items)
+    if (model.n_users_, model.n_items_) != shape:
+        raise ConfigError(f"The {role} at {path} has {model.n_users_} users x {model.n_items_} items; "
+                          f"this split has {shape[0]} x {shape[1]}. Use the dataset, rating filter "
+                          "and split it was trained with.")
+    differ = (model.seen_.tocsr().astype(bool) != split.train.csr().astype(bool)).nnz
+    if differ:
+        raise ConfigError(f"The {role} at {path} was trained on other interactions than this "
+                          f"split's training part ({differ} user-item pairs differ): its scores may "
+                          "contain this split's validation/test items. Use the same dataset, "
+                          "--min-rating, --split and --seed it was trained with.")
+    return model

@@ -24,7 +24,8 @@ _MODULES = {
         "apply_lora", "save_adapter", "load_adapter", "merge_lora",
     ],
     "distill": ["DistillConfig", "DistillModule", "listwise_kd_loss", "teacher_topk"],  # distill(): pyrec.optim.distill.distill
-    "strategies": ["Strategies", "apply_to_settings", "load_teacher", "parse_options"],
+    "strategies": ["Strategies", "apply_to_settings", "load_teacher", "parse_options",
+                   "recorded_optimization"],
 }
 _LAZY = {name: f"{__name__}.{mod}" for mod, names in _MODULES.items() for name in names}
 

@@ -21,7 +21,14 @@ from typing import Any
 
 from pyrec.diagnostics import ConfigError, param_error
 
-__all__ = ["Strategies", "apply_to_settings", "load_teacher", "lora_settings", "parse_options"]
+__all__ = [
+    "Strategies",
+    "apply_to_settings",
+    "load_teacher",
+    "lora_settings",
+    "parse_options",
+    "recorded_optimization",
+]
 
 #: accepted ``quantize`` values (dynamic INT8 is a CPU path; bf16 is a cast)
 QUANTIZE_METHODS = ("int8", "bf16")
@@ -174,7 +181,8 @@ def apply_to_settings(model: str, settings: dict, strategies: Strategies) -> dic
 
 
 def load_teacher(path: str | Path, split):
-    """Load a saved teacher and check that it was trained on ``split.train`` exactly.
+    """Load a saved teacher and check that it was trained on ``split.train`` exactly
+    (:func:`pyrec.models.load_model_for_split`), so the student never learns from test items.
 
     Args:
         path: a model folder (``model.json`` inside) or a ``pyrec train`` run folder (``model/``).
@@ -185,30 +193,22 @@ def load_teacher(path: str | Path, split):
 
     Raises:
         DataError: no saved model at ``path``.
-        ConfigError: the teacher's users/items differ from the split's, or its training
-            interactions differ (distilling it would leak the student's validation/test items).
+        ConfigError: the teacher's users/items or training interactions differ from the split's.
     """
-    from pyrec.diagnostics import DataError
-    from pyrec.models import load_model
+    from pyrec.models.registry import load_model_for_split
 
+    return load_model_for_split(path, split, role="teacher")
+
+
+def recorded_optimization(path: str | Path) -> str:
+    """The ``optimization`` label that ``pyrec train`` recorded for a run (or its ``model/``
+    folder) in ``config.json``; ``"unknown"`` for a folder saved otherwise."""
     path = Path(path)
-    if not (path / "model.json").is_file() and (path / "model" / "model.json").is_file():
-        path = path / "model"
-    if not path.is_dir():
-        raise DataError(f"--distill-from {path}: no such folder (expected a folder written by "
-                        "`pyrec train --out` or Recommender.save).")
-    teacher = load_model(path)
-    shape = (split.n_users, split.n_items)
-    if (teacher.n_users_, teacher.n_items_) != shape:
-        raise ConfigError(f"Teacher {path} has {teacher.n_users_} users x {teacher.n_items_} items; "
-                          f"this run's split has {shape[0]} x {shape[1]}. Train the teacher on the "
-                          "same dataset, filter and split.")
-    seen = teacher.seen_.tocsr().astype(bool)
-    train = split.train.csr().astype(bool)
-    differ = (seen != train).nnz
-    if differ:
-        raise ConfigError(f"Teacher {path} was trained on other interactions than this run's "
-                          f"training part ({differ} user-item pairs differ): its scores may "
-                          "contain the student's validation/test items. Train the teacher with "
-                          "the same dataset, --min-rating, --split and --seed.")
-    return teacher
+    for folder in (path, path.parent):
+        file = folder / "config.json"
+        if file.is_file():
+            try:
+                return str(json.loads(file.read_text())["strategies"]["optimization"])
+            except (json.JSONDecodeError, KeyError, TypeError):
+                return "unknown"
+    return "unknown"

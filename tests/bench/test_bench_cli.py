@@ -57,3 +57,26 @@ def test_benchmark_mf_times_float_and_int8_index_and_scores_int8(ml100k_dir, tmp
     assert ratio == pytest.approx((64 + 4) / (4 * 64), rel=1e-6)
     assert ("embedding-index-int8", "latency_ratio_vs_recommend") in val.index
     assert abs(val["embedding-index-int8", "ndcg@10"] - val["model.recommend", "ndcg@10"]) < 0.01
+
+
+@pytest.mark.realdata
+def test_benchmark_checkpoint_keeps_its_strategy_and_refuses_another_split(ml100k_dir, tmp_path):
+    data = ["--data-dir", str(ml100k_dir.parent)]
+    common = ["--no-progress", "--threads", "1", *data]
+    teacher, student = tmp_path / "teacher", tmp_path / "student"
+    assert runner.invoke(app, ["train", "-m", "mf", "--epochs", "2", "-o", str(teacher), *common]).exit_code == 0
+    res = runner.invoke(app, ["train", "-m", "mf", "--epochs", "1", "--set", "embedding_size=8",
+                              "--distill-from", str(teacher), "-o", str(student), *common])
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "bench"
+    fast = ["--requests", "20", "--warmup", "2", "--repeats", "1", "--batch-sizes", "64"]
+    res = runner.invoke(app, ["benchmark", "--checkpoint", str(student), *fast, *data, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    frame = pd.read_csv(out.with_suffix(".csv"))
+    assert set(frame.config) == {"mf+distillation@cpu"} and set(frame.optimization) == {"distillation"}
+    assert set(frame.min_rating) == {3.0}  # the protocol pyrec train used
+    ndcg = frame.loc[(frame.strategy == "model.recommend") & (frame.metric == "ndcg@10"), "value"].item()
+    trained = pd.read_parquet(student / "metrics.parquet").set_index("metric")["value"]["ndcg@10"]
+    assert ndcg == pytest.approx(trained, abs=1e-9)  # same split, same test users
+    res = runner.invoke(app, ["benchmark", "--checkpoint", str(student), "--seed", "1", *fast, *data])
+    assert res.exit_code == 1 and "pairs differ" in res.output
