@@ -80,6 +80,7 @@ class BPRRecommender(Recommender):
         callback=None,
         backend=None,
         wrap_module=None,
+        init_state: dict | None = None,
     ) -> BPRRecommender:
         """Train on ``split.train`` with early stopping on ``split.valid``; returns self.
 
@@ -95,6 +96,12 @@ class BPRRecommender(Recommender):
                 module (it must keep ``bpr_forward`` and ``scorer`` and train the module's
                 weights), e.g. :class:`pyrec.optim.distill.DistillModule` adding a loss term;
                 ``module_`` stays the unwrapped module.
+            init_state: start from these weights (:meth:`warm_start_state` of a fitted model of
+                the same architecture and sizes) instead of a fresh initialisation, e.g. LoRA
+                fine-tuning of a trained hybrid's text encoder.
+
+        Raises:
+            ConfigError: ``init_state`` does not fit the module (names the keys).
         """
         from pyrec.train.seed import seed_everything
         from pyrec.train.trainer import Trainer
@@ -104,6 +111,8 @@ class BPRRecommender(Recommender):
         self.n_users_, self.n_items_ = int(split.n_users), int(split.n_items)
         self.seen_ = split.train.csr()
         self.module_ = self.build_module(self.n_users_, self.n_items_, self.seen_, split)
+        if init_state is not None:
+            self._load_init_state(init_state)
         trainer = Trainer(
             self.module_ if wrap_module is None else wrap_module(self.module_),
             split,
@@ -118,6 +127,26 @@ class BPRRecommender(Recommender):
         self.train_result_ = trainer.fit()
         self._cache_scorer()
         return self
+
+    def warm_start_state(self) -> dict[str, torch.Tensor]:
+        """A copy of the fitted weights another model can start from (``fit(init_state=...)``)."""
+        self.check_is_fitted()
+        return {k: v.detach().clone() for k, v in self.module_.state_dict().items()}
+
+    def _load_init_state(self, state: dict, optional=lambda key: False) -> None:
+        """Load ``state`` into the new module; keys for which ``optional(key)`` holds may be
+        missing (they keep their fresh values)."""
+        from pyrec.diagnostics import ConfigError
+
+        try:
+            missing, unexpected = self.module_.load_state_dict(state, strict=False)
+        except RuntimeError as exc:  # shape mismatch
+            raise ConfigError(f"{type(self).__name__}.fit: init_state does not fit this model: "
+                              f"{str(exc).splitlines()[-1].strip()}") from None
+        missing = [k for k in missing if not optional(k)]
+        if missing or unexpected:
+            raise ConfigError(f"{type(self).__name__}.fit: init_state does not fit this model; "
+                              f"missing {missing[:5]}, unexpected {list(unexpected)[:5]}.")
 
     def _cache_scorer(self) -> None:
         self.module_.eval()

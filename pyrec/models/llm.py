@@ -27,6 +27,9 @@ from pyrec.train.config import TrainConfig
 
 __all__ = ["LLMRec", "LLMRecConfig", "LLMRecommender"]
 
+#: state key of the item text table (the encoder's output, float32 [n_items, d_text])
+_TABLE = "tower.text_emb"
+
 
 class LLMRecConfig(TrainConfig, TextSettings):
     """Settings of :class:`LLMRecommender`: the training recipe (:class:`TrainConfig`), the text
@@ -251,6 +254,18 @@ class TextModelMixin:
         """Module state without the encoder's weights (the text table already holds its output)."""
         return {k: v for k, v in self.module_.state_dict().items() if ".encoder." not in f".{k}"}
 
+    def warm_start_state(self) -> dict[str, Tensor]:
+        """The fitted recommender weights without the encoder and its item text table: a model
+        that fine-tunes the encoder (``encoder_mode="lora"``) starts from them and embeds the
+        texts with its own encoder."""
+        self.check_is_fitted()
+        return {k: v.detach().clone() for k, v in self._text_state().items() if k != _TABLE}
+
+    def _load_init_state(self, state: dict, optional=None) -> None:
+        """The encoder's weights and the item text table come from this model's own encoder."""
+        state = {k: v for k, v in state.items() if k != _TABLE}
+        super()._load_init_state(state, lambda k: k == _TABLE or ".encoder." in f".{k}")
+
     def save(self, path: str | Path) -> Path:
         """Write ``model.json``, ``seen.npz`` and ``state.pt`` (projection, offsets, fusion and the
         final item text table; not the encoder weights, which only produce that table)."""
@@ -268,7 +283,7 @@ class TextModelMixin:
         model.n_users_, model.n_items_ = int(meta["n_users"]), int(meta["n_items"])
         model.seen_ = load_seen(path)
         state = torch.load(Path(path) / "state.pt", map_location="cpu", weights_only=True)
-        model._text_dim = int(state["tower.text_emb"].shape[1])
+        model._text_dim = int(state[_TABLE].shape[1])
         model.module_ = model.build_module(model.n_users_, model.n_items_, model.seen_, None)
         model.module_.load_state_dict(state)
         model._cache_scorer()

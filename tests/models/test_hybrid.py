@@ -144,3 +144,21 @@ def test_hybrid_lora_trains_encoder(tiny_real):
     rep = model.encoder_.lora_report_
     assert rep is not None and 0 < rep.trainable_params < 0.05 * rep.total_params
     assert model.module_.tower.encoder is None
+
+
+@pytest.mark.realdata
+def test_lora_warm_start_begins_from_the_frozen_hybrid(tiny_real):
+    base = HybridRecommender(FAST).fit(tiny_real, progress=False)
+    state = base.warm_start_state()
+    assert "tower.text_emb" not in state and not any(".encoder." in k for k in state)
+    # a (near) zero learning rate: after one epoch the weights are still the ones it started from
+    tuned = HybridRecommender(FAST, epochs=1, encoder_mode="lora", patience=None, batch_size=1024,
+                              learning_rate=1e-12, encoder_learning_rate=1e-12)
+    tuned.fit(tiny_real, progress=False, init_state=state)
+    for key in ("graph.embedding.weight", "tower.proj.weight", "fuse_item.lin.weight"):
+        torch.testing.assert_close(tuned.module_.state_dict()[key], state[key], atol=1e-6, rtol=0)
+    with pytest.raises(ConfigError, match="init_state does not fit.*size mismatch"):
+        HybridRecommender(FAST, embedding_size=4).fit(tiny_real, progress=False, init_state=state)
+    with pytest.raises(ConfigError, match="missing"):
+        HybridRecommender(FAST).fit(tiny_real, progress=False,
+                                    init_state={k: v for k, v in state.items() if k != "tower.proj.bias"})
