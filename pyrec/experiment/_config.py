@@ -220,7 +220,8 @@ class ExperimentConfig(_Strict):
     """settings per model name or architecture (``[models.lightgcn]``, ``[models.gnn]``); a model's
     own table overrides its architecture's."""
     optimizations: dict[Literal["quantization", "lora", "distillation"], dict[str, Any]] = {}
-    """settings per strategy (e.g. ``[optimizations.lora] r = 8``)."""
+    """settings per strategy (e.g. ``[optimizations.lora] r = 8``; ``warm_start = false`` makes a
+    LoRA run train from scratch instead of fine-tuning the unoptimized model of its seed)."""
     backends: dict[Literal["cpu", "cuda", "deepspeed", "fpga-sim"], dict[str, Any]] = {}
     """settings per backend (e.g. ``[backends.deepspeed] zero_stage = 0``)."""
     bench: BenchConfig = BenchConfig()

@@ -223,7 +223,8 @@ def run_experiment(
         if folder.resumed:
             console.print(f"Resuming {folder.path}: {done_before}/{len(plan)} runs already finished.")
         ctx = RunContext(cfg, folder.path, log, _data=data)
-        ctx.pending.update(_steps.training_key(spec, seed) for seed, spec, rid in plan if not folder.is_done(rid))
+        ctx.pending.update(key for seed, spec, rid in plan if not folder.is_done(rid)
+                           for key in _steps.training_keys(spec, seed))
         n_ran = _run_plan(plan, folder, ctx, console, progress)
         table = folder.assemble(plan_ids)
         failed = pd.read_csv(folder.path / "failed.csv")
@@ -257,7 +258,8 @@ def _run_plan(plan, folder: ResultsFolder, ctx: RunContext, console, progress: b
                 try:
                     rows, per_user = execute_run(spec, seed, rid, ctx)
                 finally:
-                    ctx.release(_steps.training_key(spec, seed))
+                    for key in _steps.training_keys(spec, seed):
+                        ctx.release(key)
             except KeyboardInterrupt:
                 log.warning("interrupted during %s seed %d (run %s); finished runs are kept", spec.label, seed, rid)
                 folder.assemble(plan_ids)

@@ -30,6 +30,7 @@ from pyrec.diagnostics import ConfigError
 from pyrec.experiment._context import RunContext, Trained
 from pyrec.experiment._grid import RunSpec
 from pyrec.experiment._measure import evaluate_quality, measure, peak_rss, training_rows
+from pyrec.models.base import fit_accepts
 from pyrec.optim.strategies import lora_settings
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "serve_model",
     "train_model",
     "training_key",
+    "training_keys",
     "training_rows",
 ]
 
@@ -80,23 +82,6 @@ def backend_unavailable(name: str) -> str | None:
     return None if ok else f"backend {name!r} is not available on this machine: {why}"
 
 
-def _fit_accepts(cls, name: str) -> bool:
-    """True when ``cls.fit`` takes ``name``: explicitly, or through ``**kwargs`` passed on to a base
-    class's ``fit`` that names it (e.g. ``LLMRecommender.fit(split, **kwargs)`` -> ``BPRRecommender``)."""
-    import inspect
-
-    for klass in cls.__mro__:
-        fit = vars(klass).get("fit")
-        if fit is None:
-            continue
-        params = inspect.signature(fit).parameters
-        if name in params:
-            return True
-        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
-            return False
-    return False
-
-
 def _model_class(model: str):
     from pyrec.models import get_model_class
 
@@ -116,7 +101,7 @@ def run_unsupported(entry) -> str | None:
 
     train_b, _ = parse_backend(entry.backend)
     cls = _model_class(entry.model)
-    if train_b != "cpu" and not _fit_accepts(cls, "backend"):
+    if train_b != "cpu" and not fit_accepts(cls, "backend"):
         return (f"{cls.__name__}.fit() takes no 'backend' argument in this installation, so training "
                 f"on {train_b} is not wired up")
     fields = getattr(getattr(cls, "config_class", None), "model_fields", {})
@@ -141,7 +126,7 @@ def preflight(spec: RunSpec) -> None:
     where = f"models.{spec.model}" + (f" / optimizations.{spec.optimization}" if spec.optimization != "none" else "")
     try:
         if spec.optimization == "lora":
-            _build(spec.model, lora_settings(spec.model_settings, spec.optimization_settings), 0)
+            _build(spec.model, _training_settings(spec), 0)
         elif spec.optimization == "distillation":
             from pyrec.optim.distill import DistillConfig
 
@@ -153,6 +138,9 @@ def preflight(spec: RunSpec) -> None:
             _build(spec.model, spec.model_settings, 0)
     except (PyrecError, TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
         raise ConfigError(f"Invalid settings for configuration {spec.label!r} ({where}): {exc}") from None
+    if spec.optimization == "lora" and not isinstance(spec.optimization_settings.get("warm_start", True), bool):
+        raise ConfigError(f"Invalid settings for configuration {spec.label!r} (optimizations.lora): "
+                          f"warm_start must be true or false; got {spec.optimization_settings['warm_start']!r}.")
     if spec.optimization == "quantization":
         method = spec.optimization_settings.get("method", "int8")
         extra = sorted(set(spec.optimization_settings) - {"method"})
@@ -184,10 +172,11 @@ def _build(model: str, settings: dict[str, Any], seed: int):
     return get_model(model, **kwargs)
 
 
-def _fit(model, split, train_backend: str, backend_settings: dict) -> float:
-    """``model.fit(split)`` (with ``backend=`` for a non-cpu training backend); returns wall s."""
-    kwargs = {}
-    if _fit_accepts(type(model), "progress"):
+def _fit(model, split, train_backend: str, backend_settings: dict, init_state=None) -> float:
+    """``model.fit(split)`` (with ``backend=`` for a non-cpu training backend, ``init_state=`` for a
+    warm start); returns wall s."""
+    kwargs = {} if init_state is None else {"init_state": init_state}
+    if fit_accepts(type(model), "progress"):
         kwargs["progress"] = False
     if train_backend != "cpu":
         from pyrec.backends import get_backend
@@ -198,40 +187,89 @@ def _fit(model, split, train_backend: str, backend_settings: dict) -> float:
     return time.perf_counter() - t0
 
 
+def _lora_warm_start(spec: RunSpec) -> bool:
+    """LoRA runs start from the unoptimized model of the same seed unless ``warm_start = false``."""
+    return spec.optimization == "lora" and bool(spec.optimization_settings.get("warm_start", True))
+
+
 def _training_settings(spec: RunSpec) -> dict[str, Any]:
     if spec.optimization == "lora":
-        return lora_settings(spec.model_settings, spec.optimization_settings)
+        options = {k: v for k, v in spec.optimization_settings.items() if k != "warm_start"}
+        return lora_settings(spec.model_settings, options)
     if spec.optimization == "distillation":  # the model trained is the teacher: the hybrid
         return spec.teacher_settings
     return spec.model_settings
 
 
-def training_key(spec: RunSpec, seed: int) -> str:
-    """What decides the weights a run trains (model, settings, training backend, seed); runs
-    with equal keys share one trained model (e.g. ``hybrid@cpu`` and ``hybrid+quantization@cpu``)."""
-    return RunContext.model_key(spec.model, _training_settings(spec), spec.train_backend,
+def _key(spec: RunSpec, settings: dict, seed: int) -> str:
+    return RunContext.model_key(spec.model, settings, spec.train_backend,
                                 spec.backend_settings.get("train", {}), seed)
+
+
+def training_key(spec: RunSpec, seed: int) -> str:
+    """What decides the weights a run trains (model, settings, training backend, seed, and the
+    model a LoRA run starts from); runs with equal keys share one trained model (e.g.
+    ``hybrid@cpu`` and ``hybrid+quantization@cpu``)."""
+    settings = _training_settings(spec)
+    if _lora_warm_start(spec):
+        settings = {**settings, "warm_start_from": _key(spec, spec.model_settings, seed)}
+    return _key(spec, settings, seed)
+
+
+def training_keys(spec: RunSpec, seed: int) -> list[str]:
+    """Every trained model a run needs: its own (:func:`training_key`) and, for a warm-started
+    LoRA run, the unoptimized model it starts from (kept in memory until that run is done)."""
+    own = training_key(spec, seed)
+    return [_key(spec, spec.model_settings, seed), own] if _lora_warm_start(spec) else [own]
+
+
+def _trained(ctx: RunContext, key: str, what: str, fit) -> Trained:
+    """The model trained earlier in this process under ``key``, else ``fit()`` (then cached)."""
+    cached = ctx.get_trained(key)
+    if cached is not None:
+        ctx.log.info("%s: reusing the model trained earlier in this seed", what)
+        return cached
+    trained = fit()
+    ctx.put_trained(key, trained)
+    return trained
 
 
 def train_model(spec: RunSpec, split, seed: int, ctx: RunContext) -> Trained:
     """Fit the run's model, or reuse the same model trained earlier in this process.
 
-    LoRA changes what is trained (the encoder is fine-tuned with adapters), so it is set here.
-    Quantization and distillation transform a trained model in :func:`apply_optimization`; their
-    base model (the hybrid) is the one the unoptimized run trained (see :func:`training_key`).
+    LoRA changes what is trained (the encoder is fine-tuned with adapters), so it is set here: by
+    default (``warm_start = true``) the LoRA model starts from the weights of the unoptimized
+    model of the same seed (``warm_start_state``: graph, projection, fusion; the encoder gets
+    fresh adapters) and fine-tunes for its own epochs; its ``train_time_s`` is the base model's
+    plus the fine-tuning (``finetune_time_s``). Quantization and distillation transform a trained
+    model in :func:`apply_optimization`; their base model (the hybrid) is the one the unoptimized
+    run trained (see :func:`training_key`).
 
     Returns:
         Trained: the fitted model and its fit wall time (s).
     """
-    key = training_key(spec, seed)
-    cached = ctx.get_trained(key)
-    if cached is not None:
-        ctx.log.info("%s seed %d: reusing the %s model trained earlier in this seed", spec.label, seed, spec.model)
-        return cached
-    model = _build(spec.model, _training_settings(spec), seed)
-    trained = Trained(model, _fit(model, split, spec.train_backend, spec.backend_settings.get("train", {})))
-    ctx.put_trained(key, trained)
-    return trained
+    settings = _training_settings(spec)
+    backend_settings = spec.backend_settings.get("train", {})
+    what = f"{spec.label} seed {seed}"
+
+    def fit(model_settings: dict, init_state=None):
+        model = _build(spec.model, model_settings, seed)
+        return Trained(model, _fit(model, split, spec.train_backend, backend_settings, init_state))
+
+    if not _lora_warm_start(spec):
+        return _trained(ctx, training_key(spec, seed), what, lambda: fit(settings))
+    base = _trained(ctx, _key(spec, spec.model_settings, seed), f"{what} (its base {spec.model})",
+                    lambda: fit(spec.model_settings))
+
+    def finetune() -> Trained:
+        tuned = fit(settings, base.model.warm_start_state())
+        extra = {"finetune_time_s": (tuned.train_time_s, "s"),
+                 "base_train_time_s": (base.train_time_s, "s")}
+        info = {"lora": f"warm start from the {spec.model} trained with a frozen encoder in this seed "
+                        f"({base.train_time_s:.1f} s), then {tuned.train_time_s:.1f} s of LoRA fine-tuning"}
+        return Trained(tuned.model, base.train_time_s + tuned.train_time_s, extra, info)
+
+    return _trained(ctx, training_key(spec, seed), what, finetune)
 
 
 def distill_settings(optimization_settings: dict, seed: int) -> tuple[str, dict]:

@@ -14,7 +14,7 @@ import numpy as np
 
 from pyrec.diagnostics import NotFittedError, param_error
 
-__all__ = ["Recommender"]
+__all__ = ["Recommender", "fit_accepts"]
 
 
 class Recommender(ABC):
@@ -101,3 +101,21 @@ class Recommender(ABC):
     def __repr__(self) -> str:
         cfg = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({cfg})"
+
+
+def fit_accepts(cls: type, name: str) -> bool:
+    """True when ``cls.fit`` takes keyword ``name``: explicitly, or through ``**kwargs`` passed on
+    to a base class's ``fit`` that names it (``LLMRecommender.fit(split, **kwargs)`` ->
+    ``BPRRecommender.fit(..., progress, backend, init_state)``)."""
+    import inspect
+
+    for klass in cls.__mro__:
+        fit = vars(klass).get("fit")
+        if fit is None:
+            continue
+        params = inspect.signature(fit).parameters
+        if name in params:
+            return True
+        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            return False
+    return False

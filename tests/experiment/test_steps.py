@@ -11,6 +11,7 @@ import torch
 
 from pyrec.experiment import _steps, summary_table
 from pyrec.experiment._measure import model_size_mib, peak_rss
+from pyrec.models.base import fit_accepts
 
 
 def test_lora_settings_split_adapter_and_training_keys():
@@ -41,9 +42,9 @@ def test_fit_accepts_follows_kwargs_to_the_base_class():
         def fit(self, split):
             return self
 
-    assert _steps._fit_accepts(Child, "backend") and _steps._fit_accepts(Child, "progress")
-    assert not _steps._fit_accepts(Closed, "backend")
-    assert not _steps._fit_accepts(Child, "device")
+    assert fit_accepts(Child, "backend") and fit_accepts(Child, "progress")
+    assert not fit_accepts(Closed, "backend")
+    assert not fit_accepts(Child, "device")
 
 
 @pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta")
@@ -133,3 +134,22 @@ def test_training_key_shares_the_base_model_of_transformations_only():
     assert key["hybrid+lora@cpu"] != key["hybrid@cpu"]
     assert key["hybrid@deepspeed"] == key["hybrid@deepspeed+fpga-sim"] != key["hybrid@cpu"]
     assert _steps.training_key(specs["hybrid@cpu"], 1) != key["hybrid@cpu"]
+
+
+def test_warm_started_lora_run_needs_its_base_model_and_a_key_of_its_own():
+    from pyrec.experiment import expand_design, validate_config
+
+    def specs(warm):
+        cfg = validate_config({"configurations": [{"architecture": "hybrid"},
+                                                  {"architecture": "hybrid", "optimization": "lora"}],
+                               "optimizations": {"lora": {"r": 4, **warm}}})
+        return {s.label: s for s in expand_design(cfg)[0]}
+
+    warm, cold = specs({}), specs({"warm_start": False})
+    base = _steps.training_key(warm["hybrid@cpu"], 0)
+    assert _steps.training_keys(warm["hybrid+lora@cpu"], 0) == [base, _steps.training_key(warm["hybrid+lora@cpu"], 0)]
+    assert _steps.training_keys(cold["hybrid+lora@cpu"], 0) == [_steps.training_key(cold["hybrid+lora@cpu"], 0)]
+    # same LoRA settings, other starting point: other weights, other key
+    assert _steps.training_key(warm["hybrid+lora@cpu"], 0) != _steps.training_key(cold["hybrid+lora@cpu"], 0)
+    with pytest.raises(Exception, match="warm_start must be true or false"):
+        _steps.preflight(specs({"warm_start": "no"})["hybrid+lora@cpu"])
