@@ -100,6 +100,12 @@ def train(
         help="Teacher run folder (or its model/ folder) trained on the same data, split and seed; "
         "--model is then the student (BPR + listwise KD).",
     ),
+    init_from: Path | None = typer.Option(
+        None,
+        "--init-from",
+        help="Start from a trained run of the same model (same data, split and seed), e.g. "
+        "`-m hybrid --lora r=8 --init-from runs/hybrid` fine-tunes its text encoder.",
+    ),
     distill_set: str = typer.Option(
         "",
         "--distill-set",
@@ -186,6 +192,7 @@ def train(
             lora=lora_opts,
             distill_from=distill_from,
             distill=distill_opts,
+            init_from=init_from,
         )
     except PyrecError as e:
         _fail(e)

@@ -6,7 +6,6 @@ random 8:1:1 split, full ranking with training (and validation) items masked, k 
 
 from __future__ import annotations
 
-import inspect
 import json
 import platform
 import time
@@ -70,6 +69,7 @@ def train_and_evaluate(
     lora: dict | None = None,
     distill_from: str | Path | None = None,
     distill: dict | None = None,
+    init_from: str | Path | None = None,
 ) -> RunResult:
     """Load ``dataset``, split it, fit ``model`` on train (early stopping on valid), evaluate on test.
 
@@ -92,6 +92,8 @@ def train_and_evaluate(
             (:func:`pyrec.optim.distill.distill`).
         distill: :class:`~pyrec.optim.distill.DistillConfig` fields (``kd_weight``,
             ``temperature``, ``top_k``) for ``distill_from``.
+        init_from: a saved model of the same architecture trained on the same training part to
+            start from (``warm_start_state``), e.g. LoRA fine-tuning of a trained hybrid.
 
     Every metric row has an ``optimization`` column (``"none"`` or e.g. ``"lora+quantization"``,
     see :class:`pyrec.optim.strategies.Strategies`); strategy rows are added: quantization
@@ -108,6 +110,7 @@ def train_and_evaluate(
     from pyrec.data import load_dataset, split_data
     from pyrec.metrics import evaluate_full_ranking
     from pyrec.models import get_model_class
+    from pyrec.models.base import fit_accepts
     from pyrec.optim.strategies import Strategies, apply_to_settings, load_teacher
 
     strategies = Strategies(quantize, lora, distill_from, dict(distill or {}))
@@ -131,12 +134,19 @@ def train_and_evaluate(
 
     out = Path(out) if out is not None else None
     fit_kwargs: dict[str, Any] = {}
-    params = inspect.signature(rec.fit).parameters
-    if "progress" in params:
+    if fit_accepts(cls, "progress"):
         fit_kwargs["progress"] = progress
-    if out is not None and "checkpoint_dir" in params:
+    if out is not None and fit_accepts(cls, "checkpoint_dir"):
         fit_kwargs.update(checkpoint_dir=out / "checkpoint", resume=resume)
     teacher = load_teacher(strategies.distill_from, sp) if strategies.distill_from else None
+    if init_from is not None:
+        from pyrec.models import load_model_for_split
+
+        if not fit_accepts(cls, "init_state"):
+            raise param_error("init_from", "train_and_evaluate", "None for a model without weights "
+                              "to start from", init_from)
+        start = load_model_for_split(init_from, sp, role="--init-from")
+        fit_kwargs["init_state"] = start.warm_start_state()
     t0 = time.perf_counter()
     if teacher is None:
         rec.fit(sp, **fit_kwargs)
@@ -189,6 +199,7 @@ def train_and_evaluate(
         "split": sp.name,
         "split_seed": kwargs["seed"],
         "strategies": strategies.to_dict(),
+        "init_from": None if init_from is None else str(init_from),
     }
     if out is not None:
         _write(out, rec, metrics, res, tr, run_id, dataset, info)

@@ -151,3 +151,21 @@ def test_train_strategy_errors_are_named_before_any_work(args, message, tmp_path
     res = _train([*args, "-o", str(tmp_path / "run")], tmp_path)
     assert res.exit_code == 1 and message in res.output, res.output
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.realdata
+def test_train_init_from_continues_a_run_and_checks_its_split(ml100k_dir, tmp_path):
+    base = tmp_path / "base"
+    assert _train(["-m", "mf", "--epochs", "3", "-o", str(base)], ml100k_dir.parent).exit_code == 0
+    more = tmp_path / "more"
+    # a near-zero learning rate: the continued run scores like the run it started from
+    res = _train(["-m", "mf", "--epochs", "1", "--lr", "1e-12", "--init-from", str(base), "-o", str(more)],
+                 ml100k_dir.parent)
+    assert res.exit_code == 0, res.output
+    ndcg = {p: pd.read_parquet(p / "metrics.parquet").set_index("metric")["value"]["ndcg@10"] for p in (base, more)}
+    assert ndcg[more] == pytest.approx(ndcg[base], abs=1e-4)
+    assert json.loads((more / "config.json").read_text())["init_from"] == str(base)
+    res = _train(["-m", "mf", "--epochs", "1", "--seed", "2", "--init-from", str(base)], ml100k_dir.parent)
+    assert res.exit_code == 1 and "--init-from" in res.output and "pairs differ" in res.output
+    res = _train(["-m", "pop", "--init-from", str(base)], ml100k_dir.parent)
+    assert res.exit_code == 1 and "'init_from'" in res.output
