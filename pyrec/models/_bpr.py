@@ -18,7 +18,7 @@ from pyrec.models._io import load_seen, read_meta, save_seen, write_meta
 from pyrec.models.base import Recommender
 from pyrec.train.config import TrainConfig, build_config
 
-__all__ = ["BPRRecommender", "check_split", "dot_scores"]
+__all__ = ["BPRRecommender", "PairScoresFromEmbeddings", "check_split", "dot_scores"]
 
 
 def check_split(split, owner: str):
@@ -39,6 +39,20 @@ def dot_scores(eu: torch.Tensor, ep: torch.Tensor, en: torch.Tensor):
     pos = (eu * ep).sum(-1)
     neg = (eu.unsqueeze(1) * en).sum(-1) if en.dim() == 3 else (eu * en).sum(-1)
     return pos, neg
+
+
+class PairScoresFromEmbeddings:
+    """``forward(users, items)``: pair scores of a module with ``get_embedding(items)`` (mixin).
+
+    ``get_embedding(items)`` returns ``(users float [n_users, d], items float [n_items, d])``,
+    re-encoding ``items`` while a text encoder trains; pair scores (distillation, cold pairs)
+    are their inner products, float ``(B,)``.
+    """
+
+    def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """Scores of (user, item) pairs, ``(B,)``."""
+        ue, ie = self.get_embedding(items)
+        return (ue[users] * ie[items]).sum(-1)
 
 
 class BPRRecommender(Recommender):

@@ -9,7 +9,7 @@ import torch
 from pydantic import Field
 from torch import Tensor, nn
 
-from pyrec.models._bpr import BPRRecommender, dot_scores
+from pyrec.models._bpr import BPRRecommender, PairScoresFromEmbeddings, dot_scores
 from pyrec.models._fusion import InfoNCE, make_fusion
 from pyrec.models._graph import bipartite_edge_index, normalized_adjacency
 from pyrec.models._text_tower import TextSettings, TextTower
@@ -36,7 +36,7 @@ class HybridConfig(LightGCNConfig, TextSettings):
     """Control: permute the text embeddings across items (seeded), destroying the text signal."""
 
 
-class Hybrid(nn.Module):
+class Hybrid(PairScoresFromEmbeddings, nn.Module):
     r"""LightGCN fused with a text view of users and items, with optional contrastive alignment.
 
     The graph view is LightGCN's layer-mean embedding (He et al., SIGIR 2020,

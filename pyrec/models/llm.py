@@ -11,7 +11,7 @@ from pydantic import Field
 from torch import Tensor, nn
 
 from pyrec.diagnostics import ConfigError, param_error
-from pyrec.models._bpr import BPRRecommender, dot_scores
+from pyrec.models._bpr import BPRRecommender, PairScoresFromEmbeddings, dot_scores
 from pyrec.models._text_tower import (
     TextSettings,
     TextTower,
@@ -43,7 +43,7 @@ class LLMRecConfig(TrainConfig, TextSettings):
     """Control: permute the text embeddings across items (seeded), destroying the text signal."""
 
 
-class LLMRec(nn.Module):
+class LLMRec(PairScoresFromEmbeddings, nn.Module):
     r"""Text-only two-tower recommender over a (frozen or fine-tuned) sentence encoder.
 
     Item embeddings are a learned projection of the encoder's text embedding; a user is the mean

@@ -150,3 +150,15 @@ def test_lora_then_int8_merges_the_adapter_before_quantizing(tiny_real):
     assert rep.n_quantized == rep.n_linear == 37 and not rep.not_quantized  # no LoRA layer left
     assert model.encoder_.lora_report_.trainable_params > 0
     assert torch.isfinite(model.score([0, 1])).all()
+
+
+def test_llm_student_distils_from_a_teacher(tiny_real):
+    from pyrec.models.mf import MFRecommender
+    from pyrec.optim.distill import distill
+
+    teacher = MFRecommender(embedding_size=8, epochs=3, seed=0).fit(tiny_real, progress=False)
+    student = distill(teacher, "llm", tiny_real, {"top_k": 10, "student": {**FAST, "epochs": 1}})
+    assert "kd" in student.train_result_.history[-1] and student.distill_info_["top_k"] == 10
+    assert student.module_.tower.encoder is None  # the student's own fit finished it as usual
+    pairs = student.module_(torch.tensor([0, 1]), torch.tensor([2, 3]))
+    torch.testing.assert_close(pairs, student.score([0, 1])[[0, 1], [2, 3]], rtol=1e-5, atol=1e-5)
