@@ -75,9 +75,12 @@ def train(
     sets: list[str] = typer.Option(
         [], "--set", help="Any config field, key=value (repeatable), e.g. --set num_layers=3."
     ),
-    threads: int = typer.Option(2, "--threads", help="torch CPU threads."),
+    threads: int = typer.Option(2, "--threads", min=1, help="torch CPU threads."),
     resume: bool = typer.Option(
         False, "--resume", help="Resume from <out>/checkpoint when present."
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Replace a finished run in --out (kept until the new one finishes)."
     ),
     progress: bool = typer.Option(
         True, "--progress/--no-progress", help="Show a progress bar over epochs."
@@ -141,6 +144,9 @@ def train(
         )
     from pyrec.optim.strategies import QUANTIZE_METHODS, parse_options
 
+    if text_model is not None and model.lower() not in ("llm", "hybrid"):
+        _fail(ValueError(f"The '--text-model' option applies to llm and hybrid; {model!r} has no "
+                         "text encoder."))
     if quantize not in ("none", *QUANTIZE_METHODS):
         _fail(
             ValueError(
@@ -193,6 +199,7 @@ def train(
             distill_from=distill_from,
             distill=distill_opts,
             init_from=init_from,
+            overwrite=force,
         )
     except PyrecError as e:
         _fail(e)

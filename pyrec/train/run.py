@@ -70,6 +70,7 @@ def train_and_evaluate(
     distill_from: str | Path | None = None,
     distill: dict | None = None,
     init_from: str | Path | None = None,
+    overwrite: bool = False,
 ) -> RunResult:
     """Load ``dataset``, split it, fit ``model`` on train (early stopping on valid), evaluate on test.
 
@@ -94,6 +95,8 @@ def train_and_evaluate(
             ``temperature``, ``top_k``) for ``distill_from``.
         init_from: a saved model of the same architecture trained on the same training part to
             start from (``warm_start_state``), e.g. LoRA fine-tuning of a trained hybrid.
+        overwrite: replace a finished run in ``out`` (its results stay until the new run has
+            finished; a stale checkpoint is removed first). Without it such a folder is refused.
 
     Every metric row has an ``optimization`` column (``"none"`` or e.g. ``"lora+quantization"``,
     see :class:`pyrec.optim.strategies.Strategies`); strategy rows are added: quantization
@@ -102,8 +105,10 @@ def train_and_evaluate(
     distillation ``teacher_<metric>`` on the same test part and ``teacher_topk_time_s``.
 
     Raises:
-        ConfigError: unknown model / split / config field, a strategy the model cannot take, or a
-            teacher trained on other interactions. DataError: data problems (from pyrec.data).
+        ConfigError: unknown model / split / config field, a strategy the model cannot take, a
+            teacher trained on other interactions, or an ``out`` folder that holds a run (without
+            ``overwrite``/``resume``) or is a teacher/starting point of this run. DataError: data
+            problems (from pyrec.data).
     """
     import pandas as pd
 
@@ -114,6 +119,9 @@ def train_and_evaluate(
     from pyrec.optim.strategies import Strategies, apply_to_settings, load_teacher
 
     strategies = Strategies(quantize, lora, distill_from, dict(distill or {}))
+    out = Path(out) if out is not None else None
+    if out is not None:
+        _check_out(out, resume, overwrite, {"--distill-from": distill_from, "--init-from": init_from})
     if split not in SPLITS:
         raise param_error("split", "train_and_evaluate", f"one of {list(SPLITS)}", split)
     if min_rating == "default":
@@ -132,7 +140,6 @@ def train_and_evaluate(
         kwargs["ratios"] = tuple(ratios)
     sp = split_data(data, split, **kwargs)
 
-    out = Path(out) if out is not None else None
     fit_kwargs: dict[str, Any] = {}
     if fit_accepts(cls, "progress"):
         fit_kwargs["progress"] = progress
@@ -204,6 +211,29 @@ def train_and_evaluate(
     if out is not None:
         _write(out, rec, metrics, res, tr, run_id, dataset, info)
     return RunResult(rec, metrics, dict(res.summary), train_time, out, info)
+
+
+def _check_out(out: Path, resume: bool, overwrite: bool, sources: dict) -> None:
+    """Refuse an ``out`` that would lose or corrupt earlier work, before any training."""
+    from pyrec.diagnostics import ConfigError
+
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; give a folder for the run.")
+    for option, src in sources.items():
+        if src is not None and Path(out).resolve() in (Path(src).resolve(), Path(src).resolve().parent):
+            raise ConfigError(f"--out {out} is the {option} run itself; write the new run elsewhere.")
+    finished = (out / "config.json").is_file() or (out / "metrics.parquet").is_file()
+    checkpoint = out / "checkpoint"
+    if finished and not (overwrite or resume):
+        raise ConfigError(f"--out {out} holds a finished run; pass --force to replace it (its results "
+                          "stay until the new run finishes) or choose another folder.")
+    if checkpoint.is_dir() and not (overwrite or resume):
+        raise ConfigError(f"--out {out} holds an unfinished run's checkpoint; pass --resume to continue "
+                          "it or --force to start over.")
+    if overwrite and not resume and checkpoint.is_dir():
+        import shutil
+
+        shutil.rmtree(checkpoint)
 
 
 def _strategy_rows(rec, teacher, split, ks) -> list[tuple[str, float, str]]:

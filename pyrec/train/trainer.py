@@ -86,7 +86,8 @@ class Trainer:
             gathering hooks do not run). None trains with plain Adam.
 
     Raises:
-        ConfigError: the module lacks ``bpr_forward``/``scorer``; the loss became non-finite.
+        ConfigError: the module lacks ``bpr_forward``/``scorer``; the loss became non-finite; a
+            checkpoint to resume from belongs to another model.
         DataError: the training part is empty, or a user has every item as a positive.
     """
 
@@ -163,7 +164,15 @@ class Trainer:
         if resume and self.checkpoint_dir is not None:
             state = load_checkpoint(self.checkpoint_dir)
             if state is not None:
-                self.load_state_dict(state)
+                try:
+                    self.load_state_dict(state)
+                except (RuntimeError, KeyError, ValueError) as exc:  # another model's checkpoint
+                    reason = str(exc).strip().splitlines()[0][:200]
+                    raise ConfigError(
+                        f"Cannot resume from {self.checkpoint_dir}/last.pt: it was written by another "
+                        f"model or setting ({type(exc).__name__}: {reason}). Remove it, or train "
+                        "without resume."
+                    ) from None
 
     # ------------------------------------------------------------------ one epoch / one validation
     def train_epoch(self) -> dict:

@@ -169,3 +169,25 @@ def test_train_init_from_continues_a_run_and_checks_its_split(ml100k_dir, tmp_pa
     assert res.exit_code == 1 and "--init-from" in res.output and "pairs differ" in res.output
     res = _train(["-m", "pop", "--init-from", str(base)], ml100k_dir.parent)
     assert res.exit_code == 1 and "'init_from'" in res.output
+
+
+@pytest.mark.realdata
+def test_train_protects_earlier_runs_and_its_sources(ml100k_dir, tmp_path):
+    run = tmp_path / "run"
+    assert _train(["-m", "pop", "-o", str(run)], ml100k_dir.parent).exit_code == 0
+    before = (run / "metrics.csv").read_text()
+    res = _train(["-m", "mf", "--epochs", "1", "-o", str(run)], ml100k_dir.parent)
+    assert res.exit_code == 1 and "finished run" in res.output and "--force" in res.output
+    assert (run / "metrics.csv").read_text() == before  # untouched
+    res = _train(["-m", "mf", "--epochs", "1", "--distill-from", str(run), "-o", str(run), "--force"],
+                 ml100k_dir.parent)
+    assert res.exit_code == 1 and "is the --distill-from run itself" in res.output
+    (tmp_path / "file").write_text("x")
+    res = _train(["-m", "mf", "-o", str(tmp_path / "file")], ml100k_dir.parent)
+    assert res.exit_code == 1 and "is a file" in res.output
+    res = _train(["-m", "mf", "--epochs", "1", "-o", str(run), "--force"], ml100k_dir.parent)
+    assert res.exit_code == 0, res.output
+    assert json.loads((run / "config.json").read_text())["model"] == "mf"
+    # another model's checkpoint: one clear line, not a traceback
+    res = _train(["-m", "lightgcn", "--epochs", "1", "-o", str(run), "--resume"], ml100k_dir.parent)
+    assert res.exit_code == 1 and "Cannot resume from" in res.output and "Traceback" not in res.output
