@@ -11,6 +11,8 @@ peft is imported inside functions, so importing this module stays light.
 
 from __future__ import annotations
 
+import contextlib
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -92,6 +94,15 @@ class LoRAReport:
     def to_dict(self) -> dict:
         """JSON-ready dict (with ``trainable_fraction``)."""
         return {**asdict(self), "trainable_fraction": self.trainable_fraction}
+
+
+@contextlib.contextmanager
+def _quiet_peft():
+    """peft 0.21 calls ``is_gradient_checkpointing``, deprecated in transformers 5 for v6; silence
+    only that FutureWarning (it says nothing about the user's model)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        yield
 
 
 def _hf_model(obj: Any) -> Any:
@@ -187,7 +198,8 @@ def apply_lora(model: Any, config: LoRAConfig | None = None) -> tuple[Any, LoRAR
     peft_cfg = LoraConfig(r=config.r, lora_alpha=config.alpha, lora_dropout=config.dropout,
                           target_modules=targets, bias=config.bias, fan_in_fan_out=conv1d)
     try:
-        wrapped = get_peft_model(hf, peft_cfg)
+        with _quiet_peft():
+            wrapped = get_peft_model(hf, peft_cfg)
     except (ValueError, TypeError) as err:
         raise ConfigError(f"peft rejected the LoRA config {config.model_dump()}: {err}") from err
     adapted = sorted({n.removesuffix(".lora_A") for n, _ in wrapped.named_modules()
@@ -257,7 +269,8 @@ def load_adapter(base: Any, directory: str | Path, *, is_trainable: bool = False
         raise ConfigError(f"No LoRA adapter at {directory}: adapter_config.json is missing.")
     from pyrec.models.text_encoder import TextEncoder
 
-    wrapped = PeftModel.from_pretrained(_hf_model(base), str(directory), is_trainable=is_trainable)
+    with _quiet_peft():
+        wrapped = PeftModel.from_pretrained(_hf_model(base), str(directory), is_trainable=is_trainable)
     wrapped.train(False)
     if isinstance(base, TextEncoder):
         base.model = wrapped
@@ -280,7 +293,8 @@ def merge_lora(model: Any) -> Any:
     """
     from pyrec.models.text_encoder import TextEncoder
 
-    merged = _peft_model(model, "merge_lora").merge_and_unload()
+    with _quiet_peft():
+        merged = _peft_model(model, "merge_lora").merge_and_unload()
     merged.train(False)
     if isinstance(model, TextEncoder):
         model.model = merged

@@ -58,6 +58,9 @@ class Strategies:
         if self.quantize is not None and self.quantize not in QUANTIZE_METHODS:
             raise param_error("quantize", "Strategies", f"one of {list(QUANTIZE_METHODS)} or None",
                               self.quantize)
+        if "student" in self.distill:
+            raise ConfigError("'student' cannot be a distillation setting ('--distill-set'): the "
+                              "student's settings are the run's model settings ('--set', '--epochs', ...).")
         if self.distill and self.distill_from is None:
             raise ConfigError("Distillation settings were given without a teacher: pass "
                               "'distill_from' ('--distill-from RUN') as well.")
@@ -169,6 +172,13 @@ def apply_to_settings(model: str, settings: dict, strategies: Strategies) -> dic
             raise ConfigError(f"The '{option}' option acts on a text encoder; model {model!r} has "
                               "none (use 'llm' or 'hybrid').")
     if strategies.lora is not None:
+        from pyrec.optim.lora import LoRAConfig
+
+        unknown = sorted(set(strategies.lora) - set(LoRAConfig.model_fields) - set(fields))
+        if unknown:
+            raise ConfigError(f"The '--lora' option has unknown setting(s) {unknown}; LoRA settings are "
+                              f"{sorted(LoRAConfig.model_fields)} (other keys must be {model!r} settings, "
+                              "e.g. epochs).")
         if out.get("encoder_mode", "lora") != "lora":
             raise ConfigError(f"'--lora' conflicts with encoder_mode={out['encoder_mode']!r}.")
         out = lora_settings(out, strategies.lora)

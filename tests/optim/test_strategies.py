@@ -83,3 +83,11 @@ def test_load_teacher_refuses_other_training_interactions(teacher_dir):
         load_teacher(teacher_dir, tiny_split(n_users=26, seed=0))
     with pytest.raises(DataError):
         load_teacher(teacher_dir.parent / "missing", tiny_split(seed=0))
+
+
+def test_lora_and_distill_settings_name_their_option():
+    with pytest.raises(ConfigError, match="'--lora' option has unknown setting.*'rank'"):
+        apply_to_settings("llm", {}, Strategies(lora={"rank": 8}))
+    assert apply_to_settings("llm", {}, Strategies(lora={"epochs": 1}))["epochs"] == 1  # a model setting
+    with pytest.raises(ConfigError, match="'student' cannot be a distillation setting"):
+        Strategies(distill_from="x", distill={"student": 3})
