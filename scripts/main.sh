@@ -9,7 +9,7 @@ bash scripts/setup.sh
 export PYREC_DATA_DIR=${PYREC_DATA_DIR:-$(cd .. && pwd)/shared/datasets}
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 OUT=${PYREC_OUT:-results/ml-100k-default}
-pyrec data info ml-100k --split ratio
+pyrec data info ml-100k --min-rating 3 --split ratio   # the data evaluate uses (ratings >= 3)
 pyrec evaluate --config analysis/experiment.default.toml --out "$OUT" "$@"
 pyrec stats "$OUT" --metric ndcg@10
 pyrec report "$OUT" --format html

@@ -114,7 +114,10 @@ def run_benchmark(model, backend, split=None, *, k: int = 10, n_requests: int = 
 
     encoder = find_text_encoder(model)
     if encoder is None:
-        rep.skipped["cold_start"] = f"{type(model).__name__} has no text encoder"
+        rep.skipped["cold_start"] = (
+            f"{type(model).__name__} was loaded from disk: it scores from its saved item text table "
+            "and holds no encoder to embed new items (benchmark a freshly trained model)"
+            if hasattr(model, "project_text") else f"{type(model).__name__} has no text encoder")
     else:
         text = "A new item: a short description used to measure cold-start embedding time."
         cs = measure_cold_start(encoder, text)
