@@ -159,7 +159,8 @@ def apply_to_settings(model: str, settings: dict, strategies: Strategies) -> dic
 
     Raises:
         ConfigError: LoRA or quantization on a model without a text encoder (only ``llm`` and
-            ``hybrid`` have one), or a setting that conflicts with the strategy.
+            ``hybrid`` have one), a ``lora`` key that is neither a LoRA nor a model setting, or a
+            setting that conflicts with the strategy.
     """
     from pyrec.models import get_model_class
 
