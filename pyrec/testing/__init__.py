@@ -5,9 +5,10 @@
   unknown users, recommend excludes seen items, save/load and pickle give identical scores, and
   seed determinism.
 * :func:`tiny_split` — a small structured :class:`~pyrec.data.Split` for fast tests.
+* :func:`movielens_subset` — a small real ML-100K split with item text.
 """
 
-from pyrec.testing._data import tiny_split
+from pyrec.testing._data import movielens_subset, tiny_split
 from pyrec.testing._recommender_tests import RecommenderTests
 
-__all__ = ["RecommenderTests", "tiny_split"]
+__all__ = ["RecommenderTests", "movielens_subset", "tiny_split"]

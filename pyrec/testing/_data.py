@@ -6,7 +6,7 @@ import numpy as np
 
 from pyrec.data._types import InteractionData, Split
 
-__all__ = ["tiny_split"]
+__all__ = ["movielens_subset", "tiny_split"]
 
 
 def tiny_split(
@@ -54,3 +54,18 @@ def tiny_split(
         name="tiny-8:1:1",
         seed=seed,
     )
+
+
+def movielens_subset(n_users: int = 100, n_items: int = 300, data_dir=None) -> Split:
+    """Real MovieLens-100K (ratings >= 3) cut to its first ``n_users`` users and ``n_items`` items
+    (re-indexed with :func:`pyrec.data.compact`), split per user 8:1:1 with seed 0: a small real
+    dataset with item text for tests of the text models.
+
+    Raises:
+        DataError: the ML-100K files are not in ``data_dir`` / ``$PYREC_DATA_DIR``.
+    """
+    from pyrec.data import compact, load_dataset, split_data
+
+    data = load_dataset("ml-100k", data_dir, min_rating=3)
+    keep = (data.users < n_users) & (data.items < n_items)
+    return split_data(compact(data.subset(keep)), "ratio", seed=0)

@@ -12,7 +12,7 @@ import torch
 from pyrec.diagnostics import ConfigError
 from pyrec.models._fusion import ConcatFusion, GateFusion, InfoNCE, make_fusion
 from pyrec.models.hybrid import HybridRecommender
-from pyrec.testing import RecommenderTests
+from pyrec.testing import RecommenderTests, movielens_subset
 
 
 # ----------------------------------------------------------------------------------------- fusion
@@ -88,25 +88,16 @@ class TestHybridConcatContract(RecommenderTests):
     config = {**FAST, "fusion": "concat", "contrastive_weight": 0.0}
 
 
-def ml100k_small(n_users: int = 100, n_items: int = 300):
-    """Real ML-100K (ratings >= 3) restricted to its first ``n_users`` users and ``n_items`` items
-    (re-indexed), split 8:1:1."""
-    from pyrec.data import compact, load_dataset, split_data
-
-    data = load_dataset("ml-100k", min_rating=3)
-    return split_data(compact(data.subset((data.users < n_users) & (data.items < n_items))),
-                      "ratio", seed=0)
-
 
 @pytest.fixture(scope="module")
 def small(ml100k_dir):
-    return ml100k_small()
+    return movielens_subset()
 
 
 @pytest.fixture(scope="module")
 def tiny_real(ml100k_dir):
     """A very small real subset for encoder fine-tuning (each step re-encodes item texts)."""
-    return ml100k_small(n_users=40, n_items=60)
+    return movielens_subset(n_users=40, n_items=60)
 
 
 def test_hybrid_config_errors():

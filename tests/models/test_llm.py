@@ -11,21 +11,12 @@ import torch
 
 from pyrec.diagnostics import ConfigError, DataError
 from pyrec.models.llm import LLMRecommender
-from pyrec.testing import RecommenderTests, tiny_split
+from pyrec.testing import RecommenderTests, movielens_subset, tiny_split
 
 os.environ.setdefault("PYREC_CACHE_DIR", tempfile.mkdtemp(prefix="pyrec-test-cache-"))
 
 FAST = {"epochs": 2, "embedding_size": 8, "max_length": 16, "batch_size": 256}
 
-
-def ml100k_small(n_users: int = 100, n_items: int = 300):
-    """Real ML-100K (ratings >= 3) restricted to its first ``n_users`` users and ``n_items`` items
-    (re-indexed), split 8:1:1."""
-    from pyrec.data import compact, load_dataset, split_data
-
-    data = load_dataset("ml-100k", min_rating=3)
-    return split_data(compact(data.subset((data.users < n_users) & (data.items < n_items))),
-                      "ratio", seed=0)
 
 
 class TestLLMContract(RecommenderTests):
@@ -35,7 +26,7 @@ class TestLLMContract(RecommenderTests):
 
 @pytest.fixture(scope="module")
 def small(ml100k_dir):
-    return ml100k_small()
+    return movielens_subset()
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +38,7 @@ def fitted_small(small):
 @pytest.fixture(scope="module")
 def tiny_real(ml100k_dir):
     """A very small real subset for encoder fine-tuning (each step re-encodes item texts)."""
-    return ml100k_small(n_users=40, n_items=60)
+    return movielens_subset(n_users=40, n_items=60)
 
 
 def test_config_fields_and_errors():

@@ -10,6 +10,7 @@ import torch
 
 from pyrec.diagnostics import ConfigError
 from pyrec.optim.distill import listwise_kd_loss
+from pyrec.testing import movielens_subset
 
 
 # ------------------------------------------------------------------------------------------- loss
@@ -43,14 +44,6 @@ def test_kd_loss_rejects_bad_input():
 
 
 # ------------------------------------------------------------------------------------- distill()
-def ml100k_small(n_users: int = 100, n_items: int = 300):
-    """Real ML-100K (ratings >= 3): first ``n_users`` users and ``n_items`` items, split 8:1:1."""
-    from pyrec.data import compact, load_dataset, split_data
-
-    data = load_dataset("ml-100k", min_rating=3)
-    return split_data(compact(data.subset((data.users < n_users) & (data.items < n_items))),
-                      "ratio", seed=0)
-
 
 @pytest.fixture(scope="module")
 def teacher_and_split(ml100k_dir, tmp_path_factory):
@@ -59,7 +52,7 @@ def teacher_and_split(ml100k_dir, tmp_path_factory):
     os.environ.setdefault("PYREC_CACHE_DIR", str(tmp_path_factory.mktemp("emb-cache")))
     from pyrec.models.hybrid import HybridRecommender
 
-    split = ml100k_small()
+    split = movielens_subset()
     teacher = HybridRecommender(epochs=5, embedding_size=32, max_length=16, patience=None)
     return teacher.fit(split, progress=False), split
 
