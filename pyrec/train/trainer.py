@@ -27,6 +27,10 @@ from pyrec.train.seed import make_generators, resolve_device
 __all__ = ["TrainResult", "Trainer"]
 
 
+#: settings that may differ between a checkpoint and the run that resumes it (the budget)
+_RESUMABLE_CHANGES = frozenset({"epochs", "patience", "max_time_s", "device"})
+
+
 @dataclass
 class TrainResult:
     """What a training run did.
@@ -166,12 +170,11 @@ class Trainer:
             if state is not None:
                 try:
                     self.load_state_dict(state)
-                except (RuntimeError, KeyError, ValueError) as exc:  # another model's checkpoint
-                    reason = str(exc).strip().splitlines()[0][:200]
+                except (RuntimeError, KeyError, ValueError, ConfigError) as exc:  # another run's
+                    reason = " ".join(str(exc).split())[:300]
                     raise ConfigError(
-                        f"Cannot resume from {self.checkpoint_dir}/last.pt: it was written by another "
-                        f"model or setting ({type(exc).__name__}: {reason}). Remove it, or train "
-                        "without resume."
+                        f"Cannot resume from {self.checkpoint_dir}/last.pt: {reason}. Remove it, or "
+                        "train without resume."
                     ) from None
 
     # ------------------------------------------------------------------ one epoch / one validation
@@ -333,20 +336,38 @@ class Trainer:
             "stopped_early": res.stopped_early,
             "train_time_s": res.train_time_s,
             "config": self.config.model_dump(),
+            "train_fingerprint": self._train_fingerprint(),
         }
+
+    def _train_fingerprint(self) -> str:
+        """SHA-256 of the training interactions (sorted CSR), so a resume on other data is refused."""
+        import hashlib
+
+        csr = self.split.train.csr().tocsr()
+        csr.sort_indices()
+        h = hashlib.sha256()
+        for arr in (np.asarray(csr.shape, np.int64), csr.indptr.astype(np.int64), csr.indices.astype(np.int64)):
+            h.update(arr.tobytes())
+        return h.hexdigest()
 
     def load_state_dict(self, state: dict) -> None:
         """Restore a :meth:`state_dict` (the module must have the same architecture).
 
-        Warns:
-            DataWarning: the checkpoint was written with a different config.
+        Raises:
+            ConfigError: the checkpoint was trained on other training interactions, or with other
+                settings than the run budget (:data:`_RESUMABLE_CHANGES`).
         """
-        if state.get("config") != self.config.model_dump():
-            warnings.warn(
-                "resuming from a checkpoint written with a different config",
-                DataWarning,
-                stacklevel=2,
-            )
+        saved = state.get("train_fingerprint")
+        if saved is not None and saved != self._train_fingerprint():
+            raise ConfigError("the checkpoint was trained on other training interactions (another "
+                              "dataset, rating filter, split or seed); resuming would leak this "
+                              "split's validation/test items")
+        now = self.config.model_dump()
+        changed = sorted(k for k in set(now) | set(state.get("config") or {})
+                         if k not in _RESUMABLE_CHANGES and (state.get("config") or {}).get(k) != now.get(k))
+        if changed:
+            raise ConfigError(f"the checkpoint was written with other settings {changed} (only "
+                              f"{sorted(_RESUMABLE_CHANGES)} may change on resume)")
         self.module.load_state_dict(state["module"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.generator.set_state(state["generator"])

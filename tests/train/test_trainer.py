@@ -7,7 +7,7 @@ import warnings
 import pytest
 import torch
 
-from pyrec.diagnostics import ConfigError, DataWarning
+from pyrec.diagnostics import ConfigError
 from pyrec.models.mf import MF, MFConfig
 from pyrec.testing import tiny_split
 from pyrec.train import BPROutput, TrainConfig, Trainer
@@ -75,10 +75,9 @@ def test_resume_from_checkpoint_equals_uninterrupted_run(split, tmp_path):
     Trainer(part, split, _cfg(epochs=2), checkpoint_dir=tmp_path, progress=False).fit()
     assert (tmp_path / "last.pt").is_file()
     resumed = _mf(split, seed=99)  # different init: everything must come from the checkpoint
-    with pytest.warns(DataWarning, match="different config"):
-        trainer = Trainer(
-            resumed, split, _cfg(epochs=4), checkpoint_dir=tmp_path, resume=True, progress=False
-        )
+    trainer = Trainer(  # a larger epoch budget is the one change a resume may bring
+        resumed, split, _cfg(epochs=4), checkpoint_dir=tmp_path, resume=True, progress=False
+    )
     assert trainer.epoch == 2
     res = trainer.fit()
     assert res.epochs_run == 4 and len(res.history) == 4
@@ -150,7 +149,6 @@ def test_trainer_refuses_zero3_backend():
     from pyrec.backends import get_backend
     from pyrec.diagnostics import ConfigError
     from pyrec.models import get_model
-    from pyrec.testing import tiny_split
 
     with pytest.raises(ConfigError, match="ZeRO stage 0, 1 or 2"):
         get_model("mf", epochs=1).fit(tiny_split(), backend=get_backend("deepspeed", zero_stage=3), progress=False)
@@ -162,10 +160,20 @@ def test_trainer_with_deepspeed_backend_matches_plain_adam():
 
     from pyrec.backends import get_backend
     from pyrec.models import get_model
-    from pyrec.testing import tiny_split
 
     split = tiny_split()
     plain = get_model("mf", epochs=2, seed=0).fit(split, progress=False)
     ds = get_model("mf", epochs=2, seed=0).fit(split, backend=get_backend("deepspeed", zero_stage=1), progress=False)
     users = list(range(split.n_users))
     assert torch.allclose(plain.score(users), ds.score(users), atol=1e-6)
+
+
+def test_resume_refuses_other_data_or_settings(split, tmp_path):
+    Trainer(_mf(split), split, _cfg(epochs=1), checkpoint_dir=tmp_path, progress=False).fit()
+
+    other = tiny_split(seed=1)  # same sizes, other training interactions
+    with pytest.raises(ConfigError, match="other training interactions"):
+        Trainer(_mf(other), other, _cfg(epochs=2), checkpoint_dir=tmp_path, resume=True, progress=False)
+    with pytest.raises(ConfigError, match=r"other settings \['learning_rate'\]"):
+        Trainer(_mf(split), split, _cfg(epochs=2, learning_rate=0.5), checkpoint_dir=tmp_path,
+                resume=True, progress=False)
