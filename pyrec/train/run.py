@@ -121,7 +121,9 @@ def train_and_evaluate(
     strategies = Strategies(quantize, lora, distill_from, dict(distill or {}))
     out = Path(out) if out is not None else None
     if out is not None:
-        _check_out(out, resume, overwrite, {"--distill-from": distill_from, "--init-from": init_from})
+        text_model = (config or {}).get("model_path")
+        _check_out(out, resume, overwrite, {"--distill-from": distill_from, "--init-from": init_from,
+                                            "--text-model": text_model})
     if split not in SPLITS:
         raise param_error("split", "train_and_evaluate", f"one of {list(SPLITS)}", split)
     if min_rating == "default":
@@ -162,6 +164,9 @@ def train_and_evaluate(
 
         rec = distill_into(teacher, model, sp, {**strategies.distill, "student": cfg}, **fit_kwargs)
     train_time = time.perf_counter() - t0
+    tr_result = getattr(rec, "train_result_", None)
+    if resume and tr_result is not None:  # the trainer's time summed over the resumed sessions
+        train_time = max(train_time, float(tr_result.train_time_s))
     res = evaluate_full_ranking(rec.score, sp, part="test", ks=tuple(ks), model_name=model)
 
     name = model if strategies.label == "none" else f"{model}+{strategies.label}"
@@ -213,16 +218,39 @@ def train_and_evaluate(
     return RunResult(rec, metrics, dict(res.summary), train_time, out, info)
 
 
+def _run_root(path: Path) -> Path:
+    """The run folder of a source path (``<run>/model`` -> ``<run>``), resolved."""
+    path = Path(path).resolve()
+    return path.parent if path.name == "model" and (path / "model.json").is_file() else path
+
+
+def _is_run(out: Path) -> bool:
+    """True when ``out`` holds a finished or unfinished ``pyrec train`` run."""
+    if (out / "metrics.parquet").is_file() or (out / "checkpoint").is_dir():
+        return True
+    try:
+        return "run_id" in json.loads((out / "config.json").read_text())
+    except (OSError, ValueError, TypeError):
+        return False
+
+
 def _check_out(out: Path, resume: bool, overwrite: bool, sources: dict) -> None:
     """Refuse an ``out`` that would lose or corrupt earlier work, before any training."""
     from pyrec.diagnostics import ConfigError
 
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} is a file; give a folder for the run.")
+    target = out.resolve()
     for option, src in sources.items():
-        if src is not None and Path(out).resolve() in (Path(src).resolve(), Path(src).resolve().parent):
-            raise ConfigError(f"--out {out} is the {option} run itself; write the new run elsewhere.")
-    finished = (out / "config.json").is_file() or (out / "metrics.parquet").is_file()
+        if src is None:
+            continue
+        root = _run_root(src)
+        if target == root or target.is_relative_to(root):
+            raise ConfigError(f"--out {out} is inside the {option} folder {src}; write the new run "
+                              "elsewhere.")
+    if out.is_dir() and any(out.iterdir()) and not _is_run(out):
+        raise ConfigError(f"--out {out} holds files that are not a pyrec run; choose another folder.")
+    finished = (out / "metrics.parquet").is_file()
     checkpoint = out / "checkpoint"
     if finished and not (overwrite or resume):
         raise ConfigError(f"--out {out} holds a finished run; pass --force to replace it (its results "
@@ -262,8 +290,16 @@ def _strategy_rows(rec, teacher, split, ks) -> list[tuple[str, float, str]]:
 def _write(out: Path, rec, metrics, res, tr, run_id: str, dataset: str, info: dict) -> None:
     import torch
 
+    import shutil
+
     out.mkdir(parents=True, exist_ok=True)
-    rec.save(out / "model")
+    tmp = out / "model.partial"
+    shutil.rmtree(tmp, ignore_errors=True)
+    rec.save(tmp)
+    shutil.rmtree(out / "model", ignore_errors=True)  # --force: no file of the old model stays
+    tmp.rename(out / "model")
+    if tr is None:
+        (out / "history.csv").unlink(missing_ok=True)
     metrics.to_csv(out / "metrics.csv", index=False)
     metrics.to_parquet(out / "metrics.parquet", index=False)
     per_user = res.per_user.assign(run_id=run_id)

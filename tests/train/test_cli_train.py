@@ -181,13 +181,24 @@ def test_train_protects_earlier_runs_and_its_sources(ml100k_dir, tmp_path):
     assert (run / "metrics.csv").read_text() == before  # untouched
     res = _train(["-m", "mf", "--epochs", "1", "--distill-from", str(run), "-o", str(run), "--force"],
                  ml100k_dir.parent)
-    assert res.exit_code == 1 and "is the --distill-from run itself" in res.output
+    assert res.exit_code == 1 and "is inside the --distill-from folder" in res.output
+    res = _train(["-m", "mf", "--epochs", "1", "--init-from", str(run), "-o", str(run / "model")],
+                 ml100k_dir.parent)
+    assert res.exit_code == 1 and "is inside the --init-from folder" in res.output
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "config.json").write_text("{}")  # e.g. a model folder: not a run
+    res = _train(["-m", "mf", "-o", str(tmp_path / "other"), "--force"], ml100k_dir.parent)
+    assert res.exit_code == 1 and "not a pyrec run" in res.output
     (tmp_path / "file").write_text("x")
     res = _train(["-m", "mf", "-o", str(tmp_path / "file")], ml100k_dir.parent)
     assert res.exit_code == 1 and "is a file" in res.output
     res = _train(["-m", "mf", "--epochs", "1", "-o", str(run), "--force"], ml100k_dir.parent)
     assert res.exit_code == 0, res.output
     assert json.loads((run / "config.json").read_text())["model"] == "mf"
+    res = _train(["-m", "pop", "-o", str(run), "--force"], ml100k_dir.parent)
+    assert res.exit_code == 0, res.output  # nothing of the mf run stays beside the pop run
+    assert not (run / "history.csv").exists() and not (run / "model" / "history.json").exists()
+    assert _train(["-m", "mf", "--epochs", "1", "-o", str(run), "--force"], ml100k_dir.parent).exit_code == 0
     # another model's checkpoint: one clear line, not a traceback
     res = _train(["-m", "lightgcn", "--epochs", "1", "-o", str(run), "--resume"], ml100k_dir.parent)
     assert res.exit_code == 1 and "Cannot resume from" in res.output and "Traceback" not in res.output
