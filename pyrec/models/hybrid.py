@@ -178,9 +178,3 @@ class HybridRecommender(TextModelMixin, BPRRecommender):
         module = Hybrid(graph, tower, cfg.fusion, cfg.contrastive_weight, cfg.temperature)
         module.encoder_learning_rate = cfg.encoder_learning_rate
         return module
-
-    def fit(self, split, **kwargs) -> HybridRecommender:
-        """Train with BPR (see :meth:`BPRRecommender.fit`), then re-encode items if needed."""
-        super().fit(split, **kwargs)
-        self._after_training()
-        return self

@@ -163,6 +163,13 @@ class TextModelMixin:
             table, enc, tokens = torch.zeros(seen.shape[1], self._text_dim), None, None
         return TextTower(table, user_mean_matrix(seen), self.config.embedding_size, enc, tokens)
 
+    def fit(self, split, **kwargs):
+        """Train with BPR (see :meth:`BPRRecommender.fit`), then merge LoRA / quantize and
+        re-encode the item texts as configured (:meth:`_after_training`); returns self."""
+        super().fit(split, **kwargs)
+        self._after_training()
+        return self
+
     def _after_training(self) -> None:
         """Freeze the tower; merge a LoRA adapter, then re-encode items with the final encoder
         (fine-tuned and/or quantized per ``inference_quantization``)."""
@@ -313,9 +320,3 @@ class LLMRecommender(TextModelMixin, BPRRecommender):
         module = LLMRec(self._tower(seen, split), n_users, self.config.user_offset)
         module.encoder_learning_rate = self.config.encoder_learning_rate
         return module
-
-    def fit(self, split, **kwargs) -> LLMRecommender:
-        """Train with BPR (see :meth:`BPRRecommender.fit`), then re-encode items if needed."""
-        super().fit(split, **kwargs)
-        self._after_training()
-        return self
