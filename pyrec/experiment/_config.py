@@ -29,6 +29,8 @@ from pyrec.diagnostics import ConfigError
 
 __all__ = [
     "ARCHITECTURES",
+    "AnalysisConfig",
+    "ContrastEntry",
     "BACKENDS",
     "DEFAULT_MODEL",
     "OPTIMIZATIONS",
@@ -179,6 +181,39 @@ class GridConfig(_Strict):
         return [_check_backend(b) for b in v]
 
 
+class ContrastEntry(_Strict):
+    """One planned contrast of the analysis: ``config`` against ``baseline``, both config labels."""
+
+    question: Literal["Q1", "Q2", "Q3"]
+    """Q1 hybrid vs a single view; Q2 an optimization vs its unoptimized model; Q3 a backend."""
+    config: str
+    baseline: str
+    test: Literal["superiority", "equivalence", "noninferiority"] = "superiority"
+    margin: float | None = Field(default=None, gt=0)
+    """equivalence/non-inferiority margin in metric units; default ``analysis.margin``."""
+
+
+class AnalysisConfig(_Strict):
+    """The planned statistical analysis of the results (``pyrec stats``, the report).
+
+    Settings here never change results, so they are not part of the run fingerprint. Without
+    ``contrasts`` the study's questions are derived from the design (see ``r_scripts/stats_design.R``).
+    """
+
+    metric: str = "ndcg@10"
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    power: float = Field(default=0.8, gt=0, lt=1)
+    p_adjust: Literal["holm", "BH", "bonferroni", "none"] = "holm"
+    margin: float = Field(default=0.005, gt=0)
+    """equivalence margin in metric units (0.005 NDCG@10 by default)."""
+    bootstrap: int = Field(default=2000, ge=100)
+    """user-cluster bootstrap replicates."""
+    boot_seed: int = 1
+    ddf: Literal["Satterthwaite", "Kenward-Roger"] = "Satterthwaite"
+    """denominator df of the user-level mixed model (Kenward-Roger only for small data)."""
+    contrasts: list[ContrastEntry] = []
+
+
 class ExperimentConfig(_Strict):
     """A validated experiment: data, protocol, replicates, design and per-part settings.
 
@@ -225,6 +260,8 @@ class ExperimentConfig(_Strict):
     backends: dict[Literal["cpu", "cuda", "deepspeed", "fpga-sim"], dict[str, Any]] = {}
     """settings per backend (e.g. ``[backends.deepspeed] zero_stage = 0``)."""
     bench: BenchConfig = BenchConfig()
+    analysis: AnalysisConfig = AnalysisConfig()
+    """the planned analysis (contrasts, margin, multiplicity); does not change results."""
 
     @field_validator("protocols")
     @classmethod
@@ -272,8 +309,10 @@ class ExperimentConfig(_Strict):
         return out
 
     def fingerprint_dict(self) -> dict[str, Any]:
-        """The config as JSON data, without fields that do not change results (``data_dir``)."""
-        return self.model_dump(mode="json", exclude={"data_dir"})
+        """The config as JSON data, without fields that do not change any run's results
+        (``data_dir``, ``analysis``, and ``seeds``: each run's id has its seed, so a folder run
+        with seeds 0-2 resumes when seeds 3-4 are added)."""
+        return self.model_dump(mode="json", exclude={"data_dir", "analysis", "seeds"})
 
 
 def _format_validation_error(exc: ValidationError, source: str) -> str:

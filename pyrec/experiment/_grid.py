@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from itertools import product
 from typing import Any
 
-from pyrec.experiment._config import ConfigurationEntry, ExperimentConfig, parse_backend
+from pyrec.experiment._config import ARCH_MODELS, ConfigurationEntry, ExperimentConfig, parse_backend
 
 __all__ = ["RunSpec", "Skipped", "expand_design", "static_skip_reason"]
 
@@ -55,11 +55,24 @@ class RunSpec:
         """True when results come from a simulation (the fpga-sim serving path)."""
         return self.serve_backend == "fpga-sim"
 
+    def evaluated_model(self) -> tuple[str, str]:
+        """``(architecture, model)`` of the model whose results the rows hold.
+
+        A distillation run trains the hybrid teacher but evaluates its student (by default a
+        LightGCN), so its rows carry the student's architecture and model, not the teacher's.
+        """
+        if self.optimization != "distillation":
+            return self.architecture, self.model
+        student = str(self.optimization_settings.get("student_model", "lightgcn"))
+        arch = next((a for a, models in ARCH_MODELS.items() if student in models), "baseline")
+        return arch, student
+
     def factors(self) -> dict[str, Any]:
-        """The factor columns of a result row."""
+        """The factor columns of a result row (for distillation: the student's architecture)."""
+        arch, model = self.evaluated_model()
         return {
-            "architecture": self.architecture,
-            "model": self.model,
+            "architecture": arch,
+            "model": model,
             "optimization": self.optimization,
             "backend": self.backend,
             "config": self.label,
@@ -151,6 +164,9 @@ def expand_design(
             continue
         seen.add(factors)
         label = entry.label or entry.default_label()
+        if entry.optimization == "distillation" and entry.architecture == "hybrid" and not entry.label:
+            student = cfg.optimizations.get("distillation", {}).get("student_model", "lightgcn")
+            label = f"{student}+distillation@{entry.backend}"  # the student is what is evaluated
         reason = static_skip_reason(entry)
         train_b, serve_b = parse_backend(entry.backend)
         if reason is None:

@@ -128,7 +128,8 @@ def _per_user_rows(spec: RunSpec, seed: int, run_id: str, per_user: pd.DataFrame
         return pd.DataFrame(columns=PER_USER_COLUMNS)
     df = per_user[["user", "metric", "k", "value"]].copy()
     f = spec.factors()
-    for col, val in (("run_id", run_id), ("config", spec.label), ("seed", int(seed)),
+    protocol = spec.common.get("protocols", ["full-ranking"])[0]  # per-user rows: the first protocol
+    for col, val in (("run_id", run_id), ("protocol", protocol), ("config", spec.label), ("seed", int(seed)),
                      ("architecture", f["architecture"]), ("optimization", f["optimization"]),
                      ("backend", f["backend"])):
         df[col] = val
@@ -214,6 +215,7 @@ def run_experiment(
     try:
         folder.write_skipped(skipped)
         folder.write_environment({**environment_facts(), "config_source": source})
+        folder.write_analysis_plan(cfg.analysis.model_dump(mode="json"))
         print_skipped(console, skipped)
         plan = [(seed, spec, spec.run_id(seed)) for seed in cfg.seeds for spec in specs]
         plan_ids = [rid for _, _, rid in plan]

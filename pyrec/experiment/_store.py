@@ -4,6 +4,8 @@ Layout (the contract in ``docs/architecture.md``, "Results folder")::
 
     <out>/config.resolved.toml   the validated config (its fingerprint decides resume vs refuse)
     <out>/environment.json       versions, CPU, threads, R version
+    <out>/analysis.json          the planned analysis ([analysis] of the config) that pyrec stats,
+                                 pyrec_stats() in R and the report read
     <out>/runs.parquet, runs.csv one row per run x metric (re-assembled after every run)
     <out>/per_user.parquet       one row per run x user x metric
     <out>/skipped.csv            config, reason
@@ -36,7 +38,7 @@ RUN_COLUMNS = [
     "backend", "config", "simulated", "metric", "value", "unit",
 ]
 PER_USER_COLUMNS = [
-    "run_id", "config", "seed", "architecture", "optimization", "backend", "user", "metric", "k", "value",
+    "run_id", "protocol", "config", "seed", "architecture", "optimization", "backend", "user", "metric", "k", "value",
 ]
 _CONFIG_FILE = "config.resolved.toml"
 
@@ -195,6 +197,10 @@ class ResultsFolder:
     def write_environment(self, env: dict) -> None:
         """Write ``environment.json``."""
         atomic_write(self.path / "environment.json", lambda p: p.write_text(json.dumps(env, indent=2, default=str), "utf-8"))
+
+    def write_analysis_plan(self, plan: dict) -> None:
+        """Write ``analysis.json``: the config's ``[analysis]`` table (contrasts, margin, ...)."""
+        atomic_write(self.path / "analysis.json", lambda p: p.write_text(json.dumps(plan, indent=2), "utf-8"))
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:

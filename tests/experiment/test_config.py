@@ -122,10 +122,11 @@ def test_default_preset_has_three_seeds_and_the_headline_configurations():
         assert needed in labels
 
 
-def test_fingerprint_ignores_data_dir_only():
+def test_fingerprint_ignores_data_dir_seeds_and_the_analysis_plan():
     base = {"grid": {"architecture": ["gnn"]}}
     a = validate_config({**base, "data_dir": "/a"}).fingerprint_dict()
-    b = validate_config({**base, "data_dir": "/b"}).fingerprint_dict()
-    c = validate_config({**base, "seeds": [0, 1]}).fingerprint_dict()
+    b = validate_config({**base, "data_dir": "/b", "seeds": [0, 1, 2, 3],
+                         "analysis": {"margin": 0.01}}).fingerprint_dict()
+    c = validate_config({**base, "min_rating": 4}).fingerprint_dict()
     assert a == b and a != c
     assert isinstance(validate_config(base), ExperimentConfig)

@@ -89,7 +89,7 @@ def test_default_preset_expands_without_skips_when_backends_exist():
     specs, skipped = expand_design(load_config(preset_path("default")))
     assert not skipped
     assert {"lightgcn@cpu", "llm@cpu", "hybrid@cpu", "hybrid+quantization@cpu", "hybrid+lora@cpu",
-            "hybrid+distillation@cpu", "hybrid@deepspeed+fpga-sim"} <= {s.label for s in specs}
+            "lightgcn+distillation@cpu", "hybrid@deepspeed+fpga-sim"} <= {s.label for s in specs}
 
 
 def test_cuda_without_a_gpu_is_skipped_with_the_backends_reason():

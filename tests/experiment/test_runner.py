@@ -133,10 +133,16 @@ def test_cli_refuses_other_config_unless_forced(tmp_path, ml100k_dir, monkeypatc
     assert ok.exit_code == 0, ok.output
     assert "pop@cpu" in ok.output and "mean ± sd" in ok.output
 
+    more = runner.invoke(app, ["evaluate", "-c", str(cfg_file), "--out", str(out), "--seeds", "0,1", "--no-stats"])
+    assert more.exit_code == 0, more.output  # seeds added: the seed-0 run is kept, seed 1 runs
+    assert "Resuming" in more.output and "1/2 runs already finished" in " ".join(more.output.split())
+    assert sorted(pd.read_parquet(out / "runs.parquet")["seed"].unique().tolist()) == [0, 1]
+
+    cfg_file.write_text(cfg_file.read_text().replace('name = "cli"', 'name = "cli"\nmin_rating = 4'))
     refused = runner.invoke(app, ["evaluate", "-c", str(cfg_file), "--out", str(out), "--seeds", "1", "--no-stats"])
     assert refused.exit_code == 2
-    assert "different experiment config" in refused.output and "seeds: [0] -> [1]" in refused.output
-    assert pd.read_parquet(out / "runs.parquet")["seed"].unique().tolist() == [0]
+    assert "different experiment config" in refused.output and "min_rating: 3.0 -> 4.0" in refused.output
+    assert sorted(pd.read_parquet(out / "runs.parquet")["seed"].unique().tolist()) == [0, 1]
 
     forced = runner.invoke(app, ["evaluate", "-c", str(cfg_file), "--out", str(out), "--seeds", "1", "--force",
                                  "--no-stats"])
@@ -215,10 +221,10 @@ def test_hybrid_strategies_and_backends_share_one_training_per_backend(tmp_path,
     runs = result.runs
     value = runs.set_index(["config", "metric"])["value"]
     # ...but the quantized copy and the teacher reuse the cpu hybrid: same training time
-    assert value[("hybrid+distillation@cpu", "teacher_train_time_s")] == value[("hybrid@cpu", "train_time_s")]
+    assert value[("lightgcn+distillation@cpu", "teacher_train_time_s")] == value[("hybrid@cpu", "train_time_s")]
     assert value[("hybrid+quantization@cpu", "train_time_s")] > value[("hybrid@cpu", "train_time_s")]
     assert value[("hybrid+quantization@cpu", "encoder_size_mib")] < 0.8 * value[("hybrid@cpu", "encoder_size_mib")]
-    assert value[("hybrid+distillation@cpu", "model_size_mib")] < value[("hybrid@cpu", "model_size_mib")]
+    assert value[("lightgcn+distillation@cpu", "model_size_mib")] < value[("hybrid@cpu", "model_size_mib")]
     fpga = runs[runs.config == "hybrid@deepspeed+fpga-sim"]
     assert fpga["simulated"].all() and not runs[runs.config != "hybrid@deepspeed+fpga-sim"]["simulated"].any()
     assert value[("hybrid@deepspeed+fpga-sim", "ndcg@10")] > 0.05

@@ -130,7 +130,7 @@ def test_training_key_shares_the_base_model_of_transformations_only():
     ]})
     specs = {s.label: s for s in expand_design(cfg)[0]}
     key = {label: _steps.training_key(s, 0) for label, s in specs.items()}
-    assert key["hybrid@cpu"] == key["hybrid+quantization@cpu"] == key["hybrid+distillation@cpu"]
+    assert key["hybrid@cpu"] == key["hybrid+quantization@cpu"] == key["lightgcn+distillation@cpu"]
     assert key["hybrid+lora@cpu"] != key["hybrid@cpu"]
     assert key["hybrid@deepspeed"] == key["hybrid@deepspeed+fpga-sim"] != key["hybrid@cpu"]
     assert _steps.training_key(specs["hybrid@cpu"], 1) != key["hybrid@cpu"]

@@ -14,7 +14,7 @@ def _rows(run_id: str, value: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     row = {"run_id": run_id, "dataset": "ml-100k", "split": "ratio-0.8:0.1:0.1", "protocol": "full-ranking",
            "seed": 0, "architecture": "gnn", "model": "lightgcn", "optimization": "none", "backend": "cpu",
            "config": "lightgcn@cpu", "simulated": False, "metric": "ndcg@10", "value": value, "unit": "score"}
-    pu = pd.DataFrame([{"run_id": run_id, "config": "lightgcn@cpu", "seed": 0, "architecture": "gnn",
+    pu = pd.DataFrame([{"run_id": run_id, "protocol": "full-ranking", "config": "lightgcn@cpu", "seed": 0, "architecture": "gnn",
                         "optimization": "none", "backend": "cpu", "user": 3, "metric": "ndcg", "k": 10,
                         "value": value}])
     return pd.DataFrame([row]), pu
@@ -52,8 +52,10 @@ def test_same_config_resumes_other_config_refused_force_wipes(tmp_path):
     again = ResultsFolder.open(tmp_path / "r", toml, fp)
     assert again.resumed and again.is_done("r1")
 
-    other = validate_config({**tomllib.loads(toml), "seeds": [7]}).fingerprint_dict()
-    with pytest.raises(ConfigError, match=r"different experiment config:\n  seeds: \[0, 1, 2\] -> \[7\]"):
+    more_seeds = validate_config({**tomllib.loads(toml), "seeds": [0, 1, 2, 3]}).fingerprint_dict()
+    assert ResultsFolder.open(tmp_path / "r", toml, more_seeds).resumed  # seeds added: resume
+    other = validate_config({**tomllib.loads(toml), "min_rating": 4}).fingerprint_dict()
+    with pytest.raises(ConfigError, match=r"different experiment config:\n  min_rating: 3.0 -> 4.0"):
         ResultsFolder.open(tmp_path / "r", toml, other)
     assert (tmp_path / "r" / "parts" / "r1.runs.parquet").is_file()  # refused: nothing touched
 
