@@ -2,7 +2,7 @@
 #
 #   source("r_scripts/pyrec.R")          # never starts Python
 #   runs <- pyrec_evaluate(quick = TRUE, out = "results/quick")   # data.frame, one row per run x metric
-#   tabs <- pyrec_stats("results/quick")  # list of data.frames: anova, assumptions, tukey, ...
+#   tabs <- pyrec_stats("results/quick")  # list of data.frames: contrasts (Q1-Q3), seed_level, ...
 #   pyrec_report("results/quick")         # path of the self-contained HTML report
 #   pyrec_config()                        # versions and paths of pyrec, Python and torch
 #
@@ -141,45 +141,35 @@ pyrec_evaluate <- function(config = NULL, quick = FALSE, out = NULL, ...) {
   if (is.data.frame(runs)) runs else pyrec_as_data_frame(runs)
 }
 
-#' The R statistical evaluation of a results folder, run in this R session.
+#' The planned analysis of a results folder, run in this R session.
 #'
-#' The same tables as `pyrec stats` / `pyrec.stats.run_all()`, computed by the functions of
-#' r_scripts/stats_*.R sourced into this session (rpy2 cannot start a second R inside an R process,
-#' so the Python bridge is not used from R). Python is used only to read Parquet files when the
-#' folder has no CSV (arrow is not needed in R).
+#' The same tables as `pyrec stats` / `pyrec.stats.run_all()`: both call [pyrec_analysis()]
+#' (r_scripts/stats_design.R) on the same inputs, the folder's runs table, its per-user rows of the
+#' metric and its analysis plan (analysis.json, the config's `[analysis]` table) updated by the
+#' arguments given here. rpy2 cannot start a second R inside an R process, so the Python bridge
+#' is not used from R; Python is used only to read Parquet files when the folder has no CSV.
 #' @param results_dir a `pyrec evaluate` results folder.
-#' @param metric metric analysed, e.g. "ndcg@10".
-#' @param factors experiment factors of the ANOVA (one-level factors are dropped with a note).
-#' @param alpha significance level of the notes.
-#' @return named list of data.frames (class `pyrec_stats_table`, with method and note attributes):
-#'   anova, assumptions, effect_sizes, tukey (between configurations), paired (per-user tests of
-#'   every configuration pair, when per-user results exist) and skipped (table, reason) for any
-#'   table that could not be computed.
-pyrec_stats <- function(results_dir, metric = "ndcg@10",
-                        factors = c("architecture", "optimization", "backend"), alpha = 0.05) {
+#' @param metric metric analysed (default: the plan's, else "ndcg@10").
+#' @param ... plan settings overriding analysis.json: alpha, power, p_adjust ("holm", "BH"),
+#'   margin, bootstrap, boot_seed, ddf, target_mde, contrasts.
+#' @param save write the tables to RESULTS_DIR/stats/<metric>/ as CSV (as `pyrec stats` does).
+#' @return named list of `pyrec_stats_table`s (contrasts, design, seed_level, blocking,
+#'   user_level, bootstrap, paired, power, costs, skipped); attribute `notes`.
+pyrec_stats <- function(results_dir, metric = NULL, ..., save = FALSE) {
   results_dir <- normalizePath(results_dir, mustWork = TRUE)
   .pyrec_source_stats()
-  data <- .pyrec_read_results(results_dir, metric)
-  fml <- stats::as.formula(paste("value ~", paste(sprintf("`%s`", factors), collapse = " * ")))
-  out <- list()
-  skipped <- data.frame(table = character(), reason = character(), stringsAsFactors = FALSE)
-  attempt <- function(name, expr) {
-    r <- tryCatch(expr, error = function(e) e)
-    if (inherits(r, "error")) {
-      skipped[nrow(skipped) + 1L, ] <<- c(name, conditionMessage(r))
-    } else {
-      out[[name]] <<- r
-    }
+  plan <- pyrec_read_plan(results_dir)
+  plan <- utils::modifyList(plan, list(...))
+  if (!is.null(metric)) plan$metric <- metric
+  if (is.null(plan$metric)) plan$metric <- "ndcg@10"
+  data <- .pyrec_read_results(results_dir, plan$metric)
+  out <- pyrec_analysis(data$runs, data$per_user, plan)
+  if (save) {
+    dir <- file.path(results_dir, "stats", gsub("[^[:alnum:]@._-]", "_", plan$metric))
+    dir.create(dir, recursive = TRUE, showWarnings = FALSE)
+    for (nm in names(out)) utils::write.csv(as.data.frame(unclass(out[[nm]])),
+                                            file.path(dir, paste0(nm, ".csv")), row.names = FALSE)
   }
-  runs <- data$runs
-  attempt("anova", pyrec_anova(runs, fml, metric = metric, alpha = alpha, verbose = FALSE))
-  attempt("assumptions", pyrec_assumptions(runs, fml, metric = metric, alpha = alpha, verbose = FALSE))
-  attempt("effect_sizes", pyrec_effect_sizes(runs, fml, metric = metric, verbose = FALSE))
-  attempt("tukey", pyrec_tukey(runs, "config", metric = metric, verbose = FALSE))
-  if (!is.null(data$per_user) && nrow(data$per_user)) {
-    attempt("paired", pyrec_paired_tests(data$per_user, metric = metric, verbose = FALSE))
-  }
-  if (nrow(skipped)) out$skipped <- skipped
   out
 }
 

@@ -107,6 +107,14 @@ report_summary <- function(runs, metrics = NULL, level = 0.95) {
   out
 }
 
+#' Format relative changes as signed percentages without float noise ("-0.0%" prints as "0.0%").
+#' @param x numeric (0.013 = +1.3%).
+#' @keywords internal
+report_pct <- function(x, digits = 1) {
+  r <- round(100 * x, digits)
+  ifelse(is.na(x), "", ifelse(r == 0, sprintf("%.*f%%", digits, 0), sprintf("%+.*f%%", digits, r)))
+}
+
 #' Format "mean ± sd" (sd omitted for one run).
 #' @keywords internal
 report_pm <- function(mean, sd, digits = 4) {

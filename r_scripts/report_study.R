@@ -28,7 +28,7 @@ report_study_figures <- function() {
   d
 }
 
-.pct <- function(x) sprintf("%+.1f%%", 100 * x)
+.pct <- function(x) report_pct(x)
 
 #' Mean over runs of each configuration, then the configuration with the best mean (or the only).
 #' @keywords internal
@@ -48,6 +48,8 @@ report_study_figures <- function() {
 #' @param metric quality metric (default "ndcg@10").
 #' @param latency latency metric (default "latency_p99_ms").
 #' @param design NULL or design.csv (config, encoder_mode), to find full fine-tuning runs.
+#' @param answers NULL or the `contrasts` table of [pyrec_analysis()]: the verdicts of the
+#'   planned contrasts. A claim of the study counts as reproduced only where they say so.
 #' @return data.frame with quantity, study, study_protocol, pyrec (measured value as text),
 #'   pyrec_protocol (what pyrec measured and how), verdict ("reproduced", "not reproduced",
 #'   "not comparable", "not measured in this run").
@@ -56,7 +58,7 @@ report_study_figures <- function() {
 #'   `train_time_s` of hybrid+lora with a hybrid whose encoder_mode is "full" on the same backend.
 #'   The accuracy gain compares hybrid + FPGA + DeepSpeed with the non-optimized hybrid on cpu.
 report_study_comparison <- function(runs, metric = "ndcg@10", latency = "latency_p99_ms",
-                                    design = NULL) {
+                                    design = NULL, answers = NULL) {
   out <- report_study_figures()
   out$pyrec <- "not measured in this run"
   out$pyrec_protocol <- ""
@@ -120,8 +122,12 @@ report_study_comparison <- function(runs, metric = "ndcg@10", latency = "latency
     out$pyrec[4] <- .pct(q$mean / base$mean - 1)
     out$pyrec_protocol[4] <- sprintf("%s of %s (%.4f) over %s (%.4f), %s", metric, q$config,
                                      q$mean, base$config, base$mean, q$protocol)
-    out$verdict[4] <- if (abs(q$mean / base$mean - 1 - 0.136) <= 0.05) "reproduced (within 5 points)" else
+    q3 <- if (is.null(answers)) NULL else
+      answers[answers$config == q$config & answers$baseline == base$config, , drop = FALSE]
+    size <- if (abs(q$mean / base$mean - 1 - 0.136) <= 0.05) "gain within 5 points of +13.6%" else
       "not reproduced"
+    out$verdict[4] <- if (!is.null(q3) && nrow(q3)) sprintf("%s (planned contrast: %s)", size, q3$verdict[1]) else
+      sprintf("%s (no planned contrast of these two configurations)", size)
   }
   # 5. hybrid vs GNN alone and LLM alone (non-optimized, cpu)
   plain <- function(arch) .best_config(.study_values(runs, metric, function(r)
@@ -133,8 +139,14 @@ report_study_comparison <- function(runs, metric = "ndcg@10", latency = "latency
                                                      others[[a]]$config), "")
     out$pyrec[5] <- paste(txt, collapse = "; ")
     out$pyrec_protocol[5] <- sprintf("%s means, %s, cpu, no optimization", metric, h$protocol)
-    better <- vapply(others, function(o) h$mean > o$mean, logical(1))
-    out$verdict[5] <- if (all(better)) "reproduced (hybrid has the higher mean)" else "not reproduced"
+    q1 <- if (is.null(answers)) NULL else answers[answers$question == "Q1" & answers$config == h$config, , drop = FALSE]
+    out$verdict[5] <- if (is.null(q1) || !nrow(q1)) {
+      "not tested (no planned contrast; a higher mean alone is not evidence)"
+    } else if (all(startsWith(q1$verdict, "better, over splits and over users"))) {
+      "reproduced (planned contrasts: better over splits and over users)"
+    } else {
+      paste0("not reproduced: ", paste(sprintf("vs %s: %s", q1$baseline, q1$verdict), collapse = "; "))
+    }
   }
   out
 }

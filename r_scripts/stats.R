@@ -5,7 +5,8 @@
 #
 # Sources utils_stats.R, then every stats_*.R beside this file. The folder is taken from
 # getOption("pyrec.r_scripts"), else $PYREC_R_SCRIPTS, else the folder of this file.
-# Needs R >= 4.2 and the CRAN packages car, emmeans and effectsize.
+# Needs R >= 4.2 and the CRAN packages car, emmeans, effectsize and jsonlite; the user-level
+# model of pyrec_analysis() also lme4 and lmerTest (checked when it runs).
 local({
   dir <- getOption("pyrec.r_scripts", Sys.getenv("PYREC_R_SCRIPTS", ""))
   if (!nzchar(dir)) {
@@ -18,7 +19,7 @@ local({
                  normalizePath(dir, mustWork = FALSE)), call. = FALSE)
   }
   if (getRversion() < "4.2.0") stop("pyrec statistics need R >= 4.2 (this is ", getRversion(), ").")
-  need <- c("car", "emmeans", "effectsize")
+  need <- c("car", "emmeans", "effectsize", "jsonlite")
   missing <- need[!vapply(need, requireNamespace, logical(1), quietly = TRUE)]
   if (length(missing)) {
     stop(sprintf(paste0("pyrec statistics need the R package(s) %s: install.packages(c(%s)) ",

@@ -28,6 +28,17 @@
   data <- prep$data
   formula <- .drop_formula_vars(formula, prep$dropped)
   cells <- table(data[prep$factors])
+  if ("config" %in% names(data) && !"config" %in% prep$factors) {
+    cell_key <- do.call(paste, c(data[prep$factors], sep = ":"))
+    per_cell <- tapply(as.character(data$config), cell_key, function(x) length(unique(x)))
+    if (any(per_cell > 1L)) {
+      bad <- names(per_cell)[per_cell > 1L]
+      stop(sprintf(paste0("the factors %s do not identify the configurations: cell(s) %s hold ",
+                          "several configurations, whose runs would be pooled as replicates. ",
+                          "Use pyrec_analysis() (the cell-means model on config, seed as block)."),
+                   paste(prep$factors, collapse = " x "), paste(bad, collapse = ", ")), call. = FALSE)
+    }
+  }
   maps <- list()
   if (encode) {
     for (i in seq_along(prep$factors)) {
@@ -72,25 +83,23 @@
   .drop_aliased(tab[trimws(rownames(tab)) != "(Intercept)", , drop = FALSE])
 }
 
-#' Drop terms with 0 degrees of freedom (interactions aliased by empty cells) from an ANOVA table.
+#' Refuse an ANOVA table with terms of 0 degrees of freedom (aliased by empty cells).
 #'
-#' Their sums of squares are NA; left in, they make every non-partial effect size NA (the total
-#' sum of squares becomes NA). The dropped names are kept in attribute "aliased".
+#' Such a term cannot be tested, and the main effects of that model average over configurations
+#' that do not exist; pyrec used to drop it silently. Now the error names the terms and points to
+#' the cell-means analysis.
 #' @keywords internal
 .drop_aliased <- function(tab) {
   df <- tab[["Df"]]
   keep <- trimws(rownames(tab)) == "Residuals" | (!is.na(df) & df > 0)
-  out <- tab[keep, , drop = FALSE]
-  attr(out, "aliased") <- trimws(rownames(tab))[!keep]
-  out
-}
-
-#' The note line naming aliased terms, or NULL.
-#' @keywords internal
-.aliased_note <- function(tab) {
-  a <- attr(tab, "aliased")
-  if (length(a)) sprintf(paste0("not estimable (0 df: confounded by empty cells), left out of ",
-                                "the table and of the effect sizes: %s."), paste(a, collapse = ", "))
+  if (!all(keep)) {
+    stop(sprintf(paste0("the factorial model is not estimable: term(s) %s have 0 degrees of freedom ",
+                        "(confounded by empty cells: configurations that were not run). Use ",
+                        "pyrec_analysis() (the cell-means model on config, seed as block) or an ",
+                        "additive formula."), paste(trimws(rownames(tab))[!keep], collapse = ", ")),
+         call. = FALSE)
+  }
+  tab
 }
 
 #' Factorial (or one-way) ANOVA of a metric, with eta², partial eta² and omega².
@@ -169,7 +178,6 @@ pyrec_anova <- function(data, formula = value ~ architecture * optimization * ba
     note <- c(note, sprintf("factor(s) with one level dropped: %s.",
                             paste(m$dropped, collapse = ", ")))
   }
-  note <- c(note, .aliased_note(tab))
   significant <- out$term[!is.na(out$p_value) & out$p_value < alpha]
   note <- c(note, sprintf("terms with p < %g: %s.", alpha,
                           if (length(significant)) paste(significant, collapse = ", ") else "none"))
@@ -229,5 +237,5 @@ pyrec_effect_sizes <- function(data, formula = value ~ architecture * optimizati
                metric = m$metric, ci_alternative = alternative,
                note = c(sprintf("confidence intervals: %g%%, %s (effectsize %s).", 100 * ci,
                                 alternative, utils::packageVersion("effectsize")),
-                        .aliased_note(tab)))
+                        NULL))
 }

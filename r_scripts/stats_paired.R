@@ -46,7 +46,9 @@
 #' Paired t rows carry Cohen's d for paired samples, d_z = mean(diff) / sd(diff)
 #' (`effectsize::cohens_d(paired = TRUE)`, effectsize 0.8.3; later releases call this
 #' `repeated_measures_d(method = "z")`). Wilcoxon rows carry the matched-pairs rank-biserial
-#' correlation (`effectsize::rank_biserial(paired = TRUE)`).
+#' correlation of the differences (`.rank_biserial()`: `effectsize::rank_biserial()` on x - y;
+#' effectsize 0.8.3's paired form sizes its CI by the non-zero x, not x - y; NA when every
+#' difference is 0).
 #' ## Wilcoxon p-values
 #' R uses the exact null distribution when n < 50 and there are no ties or zero differences,
 #' otherwise the normal approximation with continuity correction (`correct`) and tie-corrected
@@ -110,9 +112,10 @@ pyrec_paired_tests <- function(per_user, config_a = NULL, config_b = NULL, metri
                                               exact = exact, correct = correct))
     cd <- .try_test(function() effectsize::cohens_d(p$x, p$y, paired = TRUE, ci = conf_level,
                                                     alternative = alternative, verbose = FALSE))
-    rb <- .try_test(function() effectsize::rank_biserial(p$x, p$y, paired = TRUE, ci = conf_level,
-                                                         alternative = alternative,
-                                                         verbose = FALSE))
+    rb <- .try_test(function() {  # on the differences: see .rank_biserial() (stats_design.R)
+      v <- .rank_biserial(d, conf_level)
+      list(r_rank_biserial = v[["r"]], CI_low = v[["low"]], CI_high = v[["high"]])
+    })
     num <- function(x) if (is.null(x) || !length(x)) NA_real_ else unname(as.numeric(x))[1]
     why <- function(x) if (is.null(attr(x, "why"))) "" else paste("not computed:", attr(x, "why"))
     data.frame(
@@ -130,16 +133,20 @@ pyrec_paired_tests <- function(per_user, config_a = NULL, config_b = NULL, metri
       stringsAsFactors = FALSE)
   })
   out <- do.call(rbind, rows)
+  n_adj <- 0L
   for (t in unique(out$test)) {
-    i <- out$test == t
+    i <- out$test == t & !is.na(out$p_value)
     out$p_adj[i] <- stats::p.adjust(out$p_value[i], method = p_adjust)
+    n_adj <- max(n_adj, sum(i))
   }
   .stats_table(out, method = sprintf("Per-user paired tests of %s (matched on %s)", label,
                                      paste(match, collapse = ", ")),
                metric = label, p_adjust = p_adjust, alternative = alternative,
                n_comparisons = length(config_a),
-               note = sprintf(paste0("p_adj: %s across %d comparison(s) within each test; ",
-                                     "estimate = group1 - group2."), p_adjust, length(config_a)))
+               note = sprintf(paste0("p_adj: %s across the %d p-value(s) computed within each ",
+                                     "test (%d pair(s) compared); estimate = group1 - group2; ",
+                                     "rank-biserial on the paired differences (NA when all are 0)."),
+                              p_adjust, n_adj, length(config_a)))
 }
 
 #' Paired t-test and Wilcoxon signed-rank test of one pair of configurations.

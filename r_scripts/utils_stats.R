@@ -239,6 +239,21 @@ print_md <- function(x, ...) {
   })
 }
 
+#' Matched-pairs rank-biserial correlation of differences `d`, with its CI.
+#'
+#' (sum of positive ranks - sum of negative ranks) / (n (n + 1) / 2) over the non-zero
+#' differences (Kerby 2014), computed by `effectsize::rank_biserial()` on the differences (the
+#' one-sample form; its CI uses the number of non-zero differences). NA when every difference is
+#' 0 (no ranks to compare); +1/-1 when all non-zero differences are equal.
+#' @keywords internal
+.rank_biserial <- function(d, ci = 0.95) {
+  nz <- d[d != 0]
+  if (!length(nz)) return(c(r = NA_real_, low = NA_real_, high = NA_real_))
+  if (length(unique(nz)) == 1L) return(c(r = sign(nz[1]), low = NA_real_, high = NA_real_))
+  rb <- effectsize::rank_biserial(d, ci = ci, verbose = FALSE)
+  c(r = rb$r_rank_biserial, low = rb$CI_low, high = rb$CI_high)
+}
+
 #' Call `fun(...)` for the Python bridge, capturing the error, warnings and messages.
 #'
 #' @param fun name of a function defined by the pyrec statistics scripts.

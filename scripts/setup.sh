@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 
 R_DEBS="r-base-core r-base-dev r-cran-rmarkdown r-cran-knitr r-cran-ggplot2 r-cran-ggrepel r-cran-car \
-r-cran-emmeans r-cran-effectsize r-cran-reticulate r-cran-testthat r-cran-jsonlite pandoc"
+r-cran-emmeans r-cran-effectsize r-cran-reticulate r-cran-testthat r-cran-jsonlite r-cran-lme4 r-cran-lmertest \
+r-cran-pbkrtest pandoc"
 missing=""
 for p in $R_DEBS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

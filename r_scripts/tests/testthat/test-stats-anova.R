@@ -65,19 +65,23 @@ test_that("an empty cell (skipped configuration) loses one interaction df under 
   expect_error(pyrec_anova(tg, len ~ supp * dose, type = 3), "empty cell.*use type = 2")
 })
 
-test_that("an interaction aliased by empty cells (0 df) is left out, not NA in every eta2", {
+test_that("an interaction aliased by empty cells (0 df) is refused, naming the term", {
   # cells a1b1, a2b1, a3b1, a3b2 only: a and b use all 3 df between cells, a:b has none
   d <- data.frame(a = rep(c("a1", "a2", "a3", "a3"), each = 4),
                   b = rep(c("b1", "b1", "b1", "b2"), each = 4),
                   y = c(1, 2, 3, 2, 4, 5, 4, 6, 8, 9, 7, 8, 9, 11, 10, 12))
-  res <- suppressMessages(pyrec_anova(d, y ~ a * b))
+  expect_error(suppressMessages(pyrec_anova(d, y ~ a * b)), "not estimable: term\\(s\\) a:b have 0")
+  expect_error(suppressMessages(pyrec_effect_sizes(d, y ~ a * b)), "pyrec_analysis")
+  res <- suppressMessages(pyrec_anova(d, y ~ a + b))  # the additive model is estimable
   expect_equal(res$term, c("a", "b", "Residuals"))
-  expect_false(anyNA(res$eta2[1:2]) || anyNA(res$omega2[1:2]))
-  expect_equal(res$eta2[1:2], res$sum_sq[1:2] / sum(res$sum_sq), tolerance = 1e-10)
-  expect_true(any(grepl("not estimable.*: a:b\\.", attr(res, "note"))))
-  es <- suppressMessages(pyrec_effect_sizes(d, y ~ a * b))
-  expect_setequal(unique(es$term), c("a", "b"))
-  expect_false(anyNA(es$value))
+})
+
+test_that("factors that put two configurations in one cell are refused", {
+  d <- data.frame(architecture = rep(c("gnn", "gnn", "hybrid"), each = 3),
+                  config = rep(c("lightgcn@cpu", "graphsage@cpu", "hybrid@cpu"), each = 3),
+                  value = c(1, 2, 3, 7, 8, 9, 4, 5, 6))
+  expect_error(suppressMessages(pyrec_anova(d, value ~ architecture)),
+               "cell\\(s\\) gnn hold several configurations")
 })
 
 test_that("one-level factors are dropped with a message or rejected by name", {
