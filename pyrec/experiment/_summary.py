@@ -10,7 +10,6 @@ __all__ = ["SUMMARY_METRICS", "print_skipped", "print_summary", "run_stats", "su
 
 #: metrics of the closing table (mean ± sd over seeds per configuration)
 SUMMARY_METRICS = ("ndcg@10", "recall@10", "latency_p99_ms", "train_time_s")
-FACTORS = ("architecture", "optimization", "backend")
 _HEADERS = {"latency_p99_ms": "p99 latency (ms)", "train_time_s": "train time (s)"}
 
 
@@ -87,51 +86,53 @@ def print_summary(console, result) -> None:
 
 
 def run_stats(console, result) -> Path | None:
-    """Run the R statistical evaluation (``pyrec.stats.run_all``) when R and rpy2 are present.
+    """Run the planned analysis (``pyrec.stats.run_all``) when R and rpy2 are present.
 
-    Analyses ``ndcg@10`` by the factors of :data:`FACTORS` that vary (``run_all`` falls back to a
-    one-way ANOVA on ``config`` when none does) and prints the ANOVA table.
+    Analyses the plan's metric (``analysis.json``; ndcg@10 by default) and prints the answers
+    to the planned contrasts (Q1-Q3).
 
     Returns:
-        the folder the tables were written to (``<out>/stats``), or None when stats did not run.
+        the folder the tables were written to (``<out>/stats/<metric>``), or None when stats did
+        not run.
     """
     if result.runs.empty:
         return None
     try:
-        from pyrec.stats import run_all
+        from pyrec.stats import run_all, stats_dir
     except ImportError as exc:
         console.print(f"Statistics: pyrec.stats is not available ({exc}); skipped.")
         return None
     from pyrec.diagnostics import RBridgeError
 
-    if result.runs["seed"].nunique() < 2 or result.runs["config"].nunique() < 2:
-        console.print("Statistics: skipped (an ANOVA needs two configurations and two seeds).")
+    if result.runs["config"].nunique() < 2:
+        console.print("Statistics: skipped (the planned contrasts need two configurations).")
         return None
-    factors = [f for f in FACTORS if result.runs[f].nunique() > 1] or list(FACTORS)
     try:
         import warnings
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            tables = run_all(result.out, metric="ndcg@10", factors=factors)
+            tables = run_all(result.out)
     except RBridgeError as exc:
-        console.print(f"Statistics: R is not available, so the ANOVA was not run ({exc}). "
+        console.print(f"Statistics: R is not available, so the analysis was not run ({exc}). "
                       "Results are complete; run `pyrec stats` once R and rpy2 are installed.")
         return None
     except Exception as exc:  # noqa: BLE001 - the experiment's results stand even when the statistics fail
         console.print(f"[yellow]Statistics failed[/] ({type(exc).__name__}: {exc}); results are intact.")
         return None
-    where = Path(result.out) / "stats"
-    anova = tables.get("anova")
-    if anova is not None and len(anova):
+    answers = tables.get("contrasts")
+    metric = answers.attrs.get("metric", "ndcg@10") if answers is not None else "ndcg@10"
+    where = stats_dir(result.out, metric)
+    if answers is not None and len(answers):
         from rich.table import Table
 
-        cols = [c for c in ("term", "df", "statistic", "p_value", "eta2_partial") if c in anova.columns]
-        table = Table(title=f"ANOVA of ndcg@10 ({anova.attrs.get('method', 'R')})", title_justify="left")
-        for c in cols:
-            table.add_column(c, justify="left" if c == "term" else "right")
-        for _, row in anova[cols].iterrows():
-            table.add_row(*["" if pd.isna(v) else f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
+        table = Table(title=f"Planned contrasts of {metric}", title_justify="left")
+        for c in ("question", "config", "baseline", "estimate", "verdict"):
+            table.add_column(c, justify="right" if c == "estimate" else "left")
+        for _, row in answers.iterrows():
+            table.add_row(str(row["question"]), str(row["config"]), str(row["baseline"]),
+                          f"{row['estimate']:+.4f}", str(row["verdict"]))
         console.print(table)
-    console.print(f"Statistics (R): {len(tables)} tables (ANOVA, assumptions, Tukey, effect sizes, ...) in {where}")
+    console.print(f"Statistics (R): {len(tables)} tables (contrasts over splits and users, "
+                  f"equivalence, power, costs) in {where}")
     return where

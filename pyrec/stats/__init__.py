@@ -1,6 +1,8 @@
 """The statistical evaluation in R through rpy2, and Python cross-checks.
 
-The statistics live in plain R functions (``r_scripts/stats_*.R``: ANOVA with Type II SS via car,
+The planned analysis (``r_scripts/stats_design.R``: the study's questions as contrasts over splits
+and over users, equivalence, power) is :func:`analysis` / :func:`run_all`. The building blocks live
+in plain R functions (``r_scripts/stats_*.R``: ANOVA with Type II SS via car,
 assumption checks, Tukey HSD, emmeans contrasts, per-user paired tests with Holm correction,
 Friedman, effect sizes via effectsize). This package hands pyrec's tidy tables to them and returns
 pandas DataFrames. rpy2 is imported on first use only, so the rest of pyrec works without R;
@@ -10,14 +12,15 @@ Example::
 
     from pyrec.stats import run_all
     tables = run_all("results/ml-100k", metric="ndcg@10")
-    tables["anova"]
+    tables["contrasts"]   # Q1-Q3: the verdicts
 """
 
 from pyrec.stats._bridge import INSTALL_HINT, call_r, r_env, r_scripts_dir
 from pyrec.stats._convert import from_r, to_r
-from pyrec.stats._run import read_results, run_all, save_tables
+from pyrec.stats._run import read_plan, read_results, run_all, save_tables, stats_dir
 from pyrec.stats.api import (
     DEFAULT_FACTORS,
+    analysis,
     anova,
     assumptions,
     effect_sizes,
@@ -31,6 +34,7 @@ from pyrec.stats.api import (
 __all__ = [
     "DEFAULT_FACTORS",
     "INSTALL_HINT",
+    "analysis",
     "anova",
     "assumptions",
     "call_r",
@@ -42,9 +46,11 @@ __all__ = [
     "paired_tests",
     "r_env",
     "r_scripts_dir",
+    "read_plan",
     "read_results",
     "run_all",
     "save_tables",
+    "stats_dir",
     "to_r",
     "tukey",
 ]

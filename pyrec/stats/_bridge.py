@@ -151,6 +151,23 @@ def _to_r_arg(key: str, value: Any, ro):
     raise RBridgeError(f"internal: argument {key!r} of type {type(value).__name__} has no R form")
 
 
+def _invoke(fun: str, kwargs: dict[str, Any]):
+    """Run R ``fun(**kwargs)`` through ``pyrec_py_call``: (R value, messages); warnings re-warned."""
+    env = r_env()
+    ro = import_rpy2()
+    args = {k: _to_r_arg(k, v, ro) for k, v in kwargs.items() if v is not None}
+    res = env["pyrec_py_call"](fun, ro.vectors.ListVector(args) if args else ro.r("list()"))
+    error = res.rx2("error")
+    for w in res.rx2("warnings"):
+        warnings.warn(f"R {fun}(): {w}", DataWarning, stacklevel=4)
+    messages = [str(m) for m in res.rx2("messages")]
+    for m in messages:
+        log.info("R %s(): %s", fun, m)
+    if error is not ro.NULL:
+        raise RBridgeError(f"R {fun}() failed: {error[0]}")
+    return res.rx2("value"), messages
+
+
 def call_r(fun: str, **kwargs: Any) -> pd.DataFrame:
     """Call one of the R statistics functions and return its table as pandas.
 
@@ -173,21 +190,36 @@ def call_r(fun: str, **kwargs: Any) -> pd.DataFrame:
     """
     from pyrec.stats._convert import from_r
 
-    env = r_env()
-    ro = import_rpy2()
-    args = {k: _to_r_arg(k, v, ro) for k, v in kwargs.items() if v is not None}
-    res = env["pyrec_py_call"](fun, ro.vectors.ListVector(args) if args else ro.r("list()"))
-    error = res.rx2("error")
-    for w in res.rx2("warnings"):
-        warnings.warn(f"R {fun}(): {w}", DataWarning, stacklevel=3)
-    messages = [str(m) for m in res.rx2("messages")]
-    for m in messages:
-        log.info("R %s(): %s", fun, m)
-    if error is not ro.NULL:
-        raise RBridgeError(f"R {fun}() failed: {error[0]}")
-    out = from_r(res.rx2("value"))
+    value, messages = _invoke(fun, kwargs)
+    out = from_r(value)
     if messages:
         out.attrs["r_messages"] = messages
+    return out
+
+
+def call_r_tables(fun: str, **kwargs: Any) -> dict[str, pd.DataFrame]:
+    """Call an R function that returns a named list of tables; see :func:`call_r`.
+
+    Returns:
+        dict name -> DataFrame, in R's order; the list's ``notes`` attribute (design messages)
+        is in every table's ``attrs["design_notes"]``.
+
+    Raises:
+        RBridgeError: as :func:`call_r`.
+    """
+    from pyrec.stats._convert import from_r
+
+    ro = import_rpy2()
+    value, _ = _invoke(fun, kwargs)
+    notes_r = ro.r["attr"](value, "notes", exact=True)
+    notes = [] if notes_r is ro.NULL else [str(n) for n in notes_r]
+    out = {}
+    for name in (list(value.names) if value.names is not ro.NULL else []):
+        df = from_r(value.rx2(name))
+        note = df.attrs.get("note")
+        df.attrs["note"] = [note] if isinstance(note, str) else list(note or [])
+        df.attrs["design_notes"] = notes
+        out[str(name)] = df
     return out
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from pyrec.diagnostics import DataError, DataWarning, PyrecError
 from pyrec.stats import api
 from pyrec.stats._bridge import as_str_list
 
-__all__ = ["read_results", "run_all", "save_tables"]
+__all__ = ["canonical_metric", "read_plan", "read_results", "run_all", "save_tables", "stats_dir"]
 
 
 def read_results(results_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:
@@ -40,35 +39,55 @@ def read_results(results_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame | 
     return runs, (pd.read_parquet(per_user) if per_user.is_file() else None)
 
 
-def _stack(frames: list[pd.DataFrame], method: str) -> pd.DataFrame:
-    out = pd.concat(frames, ignore_index=True)
-    notes = [n for f in frames for n in f.attrs.get("note", [])]
-    out.attrs = {"method": method, "note": list(dict.fromkeys(notes))}
-    return out
+def read_plan(results_dir: str | Path) -> dict[str, Any]:
+    """The planned analysis of a results folder: its ``analysis.json`` (written by `pyrec
+    evaluate` from the config's ``[analysis]`` table), or ``{}`` (R's defaults) when absent.
+
+    Raises:
+        DataError: ``analysis.json`` is not valid JSON.
+    """
+    path = Path(results_dir) / "analysis.json"
+    if not path.is_file():
+        return {}
+    try:
+        plan = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: not a readable analysis plan ({exc}).") from None
+    return plan if isinstance(plan, dict) else {}
 
 
-def run_all(results_dir: str | Path, metric: str = "ndcg@10",
-            factors: Sequence[str] = api.DEFAULT_FACTORS, *, save: bool = True,
-            alpha: float = 0.05) -> dict[str, pd.DataFrame]:
-    """ANOVA, assumption checks, effect sizes, Tukey, emmeans, Friedman and paired tests.
+def stats_dir(results_dir: str | Path, metric: str) -> Path:
+    """``RESULTS_DIR/stats/<metric>/``: where the tables of one metric are written."""
+    safe = "".join(c if c.isalnum() or c in "@._-" else "_" for c in metric)
+    return Path(results_dir) / "stats" / safe
 
-    Tables (keys of the result): ``anova``, ``assumptions``, ``effect_sizes``, ``tukey`` (between
-    configs), ``emmeans`` (each factor's marginal means), ``friedman`` and ``friedman_posthoc``
-    (when several datasets), ``paired`` (per-user tests of every config pair, per dataset/split/
-    protocol, when ``per_user.parquet`` exists) and ``skipped`` (table, reason) for any table R
-    could not compute. When the metric's rows span several datasets, splits or protocols, those
-    columns are added to the factors; when none of the factors varies but ``config`` does, the
-    ANOVA is one-way on ``config`` (both with a DataWarning).
+
+def run_all(results_dir: str | Path, metric: str | None = None,
+            factors: Sequence[str] | None = None, *, save: bool = True,
+            alpha: float | None = None, **plan: Any) -> dict[str, pd.DataFrame]:
+    """The planned analysis of a results folder (R ``pyrec_analysis``), and optionally the
+    factorial ANOVA.
+
+    The analysis plan is the folder's ``analysis.json`` updated by ``metric``, ``alpha`` and the
+    keyword settings (``p_adjust``, ``margin``, ``bootstrap``, ``target_mde``, ``contrasts``,
+    ...; see ``r_scripts/stats_design.R``). `pyrec stats`, ``pyrec_stats()`` in R and the report
+    compute their tables with the same R function on the same inputs.
+
+    Tables (keys): ``contrasts`` (the answers), ``design``, ``seed_level``, ``blocking``,
+    ``user_level``, ``bootstrap``, ``paired``, ``power``, ``costs``; with ``factors``, also the
+    factorial ``anova``, ``assumptions`` and ``effect_sizes`` (refused by R, and listed in
+    ``skipped``, where the design leaves cells empty); ``skipped`` (table, reason).
 
     Args:
         results_dir: a `pyrec evaluate` results folder.
-        metric: metric to analyse, e.g. ``"ndcg@10"``.
-        factors: experiment factors; one-level factors are dropped by R with a note.
-        save: also write every table to ``results_dir/stats/`` (CSV + JSON; :func:`save_tables`).
-        alpha: significance level of the notes.
+        metric: metric to analyse (default: the plan's, else ``"ndcg@10"``).
+        factors: experiment factors of an additional factorial ANOVA (None: none).
+        save: write every table to ``results_dir/stats/<metric>/`` (CSV + JSON).
+        alpha: significance level (default: the plan's, else 0.05).
+        **plan: other plan settings.
 
     Returns:
-        dict table name -> DataFrame (``attrs`` carry method and notes).
+        dict table name -> DataFrame (``attrs``: method, note, design_notes).
 
     Raises:
         DataError: missing folder/tables or unknown metric.
@@ -78,69 +97,58 @@ def run_all(results_dir: str | Path, metric: str = "ndcg@10",
 
     r_env()  # fail early, with the install hint, when R is missing
     runs, per_user = read_results(results_dir)
-    factors = as_str_list(factors, "factors", "run_all")
-    if metric not in set(runs["metric"].astype(str)):
-        raise DataError(f"metric {metric!r} is not in {str(Path(results_dir) / 'runs')}.*; "
-                        f"available: {sorted(runs['metric'].dropna().astype(str).unique())}.")
-    rows = runs[runs["metric"].astype(str) == metric]
-    for col in ("dataset", "split", "protocol"):
-        if col in rows and col not in factors and rows[col].nunique() > 1:
-            warnings.warn(f"the {metric!r} results span several {col} values; {col!r} is added "
-                          "to the ANOVA factors.", DataWarning, stacklevel=2)
-            factors.append(col)
-    if not any(rows[f].nunique() > 1 for f in factors if f in rows) and "config" in rows \
-            and rows["config"].nunique() > 1:
-        warnings.warn(f"no factor among {factors} varies in the {metric!r} results; the ANOVA "
-                      "is one-way on 'config'.", DataWarning, stacklevel=2)
-        factors = ["config"]
-    tables: dict[str, pd.DataFrame] = {}
-    skipped: list[tuple[str, str]] = []
-
-    def attempt(name: str, fn) -> None:
-        try:
-            tables[name] = fn()
-        except PyrecError as exc:
-            skipped.append((name, str(exc)))
-
-    attempt("anova", lambda: api.anova(runs, metric, factors, alpha=alpha))
-    attempt("assumptions", lambda: api.assumptions(runs, metric, factors, alpha=alpha))
-    attempt("effect_sizes", lambda: api.effect_sizes(runs, metric, factors))
-    attempt("tukey", lambda: api.tukey(runs, metric, "config"))
-    varying = [f for f in factors if rows[f].nunique() > 1]
-    if varying:
-        attempt("emmeans", lambda: _stack(
-            [api.emmeans(runs, metric, varying, specs=f) for f in varying],
-            f"emmeans pairwise contrasts of {metric} (Tukey-adjusted) for each factor"))
-    if "dataset" in rows and rows["dataset"].nunique() > 1:
-        attempt("friedman", lambda: api.friedman(rows, metric))
-        attempt("friedman_posthoc", lambda: api.friedman_posthoc(rows, metric))
-    if per_user is not None and len(per_user):
-        attempt("paired", lambda: _paired(runs, per_user, metric))
-    if skipped:
-        tables["skipped"] = pd.DataFrame(skipped, columns=["table", "reason"])
-        tables["skipped"].attrs = {"method": "Tables that could not be computed"}
+    settings = {**read_plan(results_dir), **{k: v for k, v in plan.items() if v is not None}}
+    if metric is not None:
+        settings["metric"] = metric
+    if alpha is not None:
+        settings["alpha"] = alpha
+    metric = settings.setdefault("metric", "ndcg@10")
+    missing = [c for c in ("metric", "value", "config", "seed") if c not in runs.columns]
+    if missing:
+        raise DataError(f"{str(Path(results_dir))!r}: the runs table has no column(s) {missing}; "
+                        f"it has {list(runs.columns)}. Is it a `pyrec evaluate` results folder?")
+    metric = canonical_metric(metric, set(runs["metric"].dropna().astype(str)))
+    settings["metric"] = metric
+    tables = api.analysis(runs, per_user, settings)
+    if factors:
+        factors = as_str_list(factors, "factors", "run_all")
+        unknown = [f for f in factors if f not in runs.columns]
+        if unknown:
+            raise DataError(f"factor(s) {unknown} are not columns of the runs table; choose among "
+                            f"{[c for c in runs.columns if c not in ('value', 'unit', 'run_id')]}.")
+        skipped = [tuple(r) for r in tables.pop("skipped", pd.DataFrame()).itertuples(index=False)]
+        for name, fn in (("anova", api.anova), ("assumptions", api.assumptions),
+                         ("effect_sizes", api.effect_sizes)):
+            try:
+                tables[name] = fn(runs, metric, factors, alpha=settings.get("alpha", 0.05)) \
+                    if name != "effect_sizes" else fn(runs, metric, factors)
+            except PyrecError as exc:
+                skipped.append((name, str(exc)))
+        if skipped:
+            tables["skipped"] = pd.DataFrame(skipped, columns=["table", "reason"])
+            tables["skipped"].attrs = {"method": "Tables that could not be computed", "note": []}
     if save:
-        save_tables(tables, Path(results_dir) / "stats")
+        save_tables(tables, stats_dir(results_dir, metric))
     return tables
 
 
-def _paired(runs: pd.DataFrame, per_user: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Paired tests of every config pair, separately per (dataset, split, protocol)."""
-    design = [c for c in ("dataset", "split", "protocol") if c in runs.columns]
-    meta = runs.drop_duplicates("run_id")[["run_id", *design]]
-    pu = per_user.merge(meta, on="run_id", how="left") if design else per_user
-    frames = []
-    for key, sub in (pu.groupby(design, dropna=False, sort=True) if design else [((), pu)]):
-        if sub["config"].nunique() < 2:
-            continue
-        res = api.paired_tests(sub.drop(columns=design), metric)
-        key = key if isinstance(key, tuple) else (key,)
-        for col, val in zip(design, key):
-            res.insert(design.index(col), col, val)
-        frames.append(res)
-    if not frames:
-        raise DataError(f"per_user.parquet has fewer than 2 configs for {metric!r}; no pairs.")
-    return _stack(frames, f"Per-user paired tests of {metric} (Holm within each dataset)")
+def canonical_metric(metric: str, available: set[str]) -> str:
+    """``metric`` as written in the runs table (``HR@10`` -> ``hit@10``, ``NDCG@10`` -> ``ndcg@10``).
+
+    Raises:
+        DataError: the metric is not in ``available``, naming those that are.
+    """
+    from pyrec.metrics._names import parse_metric
+
+    if metric in available:
+        return metric
+    try:
+        candidate = str(parse_metric(metric))
+    except PyrecError:  # not a ranking metric (latency_p99_ms, train_time_s, ...)
+        candidate = metric.lower()
+    if candidate in available:
+        return candidate
+    raise DataError(f"metric {metric!r} is not in the results; available: {sorted(available)}.")
 
 
 def _json_safe(value: Any) -> Any:

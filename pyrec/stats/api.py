@@ -9,15 +9,18 @@ emmeans, effectsize, stats) are documented in the R files.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pyrec.diagnostics import DataError, param_error
-from pyrec.stats._bridge import as_str_list, call_r
+from pyrec.stats._bridge import as_str_list, call_r, call_r_tables
 
 __all__ = [
     "DEFAULT_FACTORS",
+    "analysis",
     "anova",
     "assumptions",
     "effect_sizes",
@@ -44,11 +47,7 @@ def _select(results: pd.DataFrame, metric: str, columns: Sequence[str], owner: s
     if missing:
         raise DataError(f"{owner}: the results table has no column(s) {missing}; it has "
                         f"{list(results.columns)}.")
-    rows = results[results["metric"].astype("str") == metric]
-    if rows.empty and "@" in metric and "k" in results.columns:  # per-user: metric "ndcg", k 10
-        name, _, k = metric.partition("@")
-        rows = results[(results["metric"].astype("str") == name)
-                       & (pd.to_numeric(results["k"], errors="coerce") == float(k or "nan"))]
+    rows = results[_metric_rows(results, metric)]  # per-user tables: metric "ndcg", k 10
     if rows.empty:
         have = sorted(results["metric"].dropna().astype("str").unique())
         raise DataError(f"{owner}: metric {metric!r} is not in the results; available: {have}.")
@@ -73,6 +72,74 @@ def _tidy(df: pd.DataFrame) -> pd.DataFrame:
     if isinstance(note, str):
         df.attrs["note"] = [note]
     return df
+
+
+def analysis(runs: pd.DataFrame, per_user: pd.DataFrame | None = None,
+             plan: Mapping[str, Any] | None = None, *,
+             boot_index: np.ndarray | None = None) -> dict[str, pd.DataFrame]:
+    """The planned analysis of an experiment: the study's questions over splits and over users.
+
+    Source: R ``pyrec_analysis`` (``r_scripts/stats_design.R``): the seed-level cell-means model
+    ``value ~ config + seed`` (``stats::lm``), the user-level mixed model ``value ~ config +
+    (1|user) + (1|seed) + (1|seed:user)`` (lme4 + lmerTest, Satterthwaite df), a user-cluster
+    bootstrap, per-user paired tests, TOST equivalence, Holm/BH within each question, and the MDE
+    of every contrast. Configurations identical by construction are reported, never tested;
+    protocols are never pooled.
+
+    Args:
+        runs: tidy runs table (every metric: cost ratios use ``train_time_s`` etc.).
+        per_user: per-user table (rows of other metrics are dropped before R); None: no
+            user-level analysis.
+        plan: settings (``metric``, ``alpha``, ``power``, ``p_adjust``, ``margin``,
+            ``bootstrap``, ``boot_seed``, ``ddf``, ``target_mde``, ``contrasts`` = list of
+            ``{question, config, baseline, test, margin}``); missing ones take R's defaults.
+        boot_index: B x U array of resampled user positions (0-based, into the sorted users of
+            each contrast) instead of R's random draws; for exact cross-checks.
+
+    Returns:
+        dict table name -> DataFrame: ``contrasts``, ``design``, ``seed_level``, ``blocking``,
+        ``user_level``, ``bootstrap``, ``paired``, ``power``, ``costs``, ``skipped``; each
+        ``attrs`` holds method, note and the design notes (``design_notes``).
+
+    Raises:
+        DataError: a table lacks the needed columns.
+        RBridgeError: R (with lme4/lmerTest) unavailable, or R refused the data.
+    """
+    import json
+
+    if not isinstance(runs, pd.DataFrame):
+        raise param_error("runs", "analysis", "a pandas DataFrame", type(runs).__name__)
+    plan = dict(plan or {})
+    metric = str(plan.get("metric", "ndcg@10"))
+    cols = [c for c in ("run_id", "dataset", "split", "protocol", "seed", "architecture", "model",
+                        "optimization", "backend", "config", "simulated", "metric", "value")
+            if c in runs.columns]
+    pu = None
+    if per_user is not None and len(per_user):
+        need = ["config", "seed", "user", "metric", "value"]
+        missing = [c for c in need if c not in per_user.columns]
+        if missing:
+            raise DataError(f"analysis: the per-user table has no column(s) {missing}; it has "
+                            f"{list(per_user.columns)}.")
+        keep = [c for c in ("run_id", "protocol", *need) if c in per_user.columns]
+        pu = per_user.loc[_metric_rows(per_user, metric), keep].reset_index(drop=True)
+        pu["metric"] = metric
+    index = None
+    if boot_index is not None:
+        arr = np.asarray(boot_index, dtype=np.int64) + 1  # R positions are 1-based
+        index = pd.DataFrame(arr, columns=[f"u{i}" for i in range(arr.shape[1])])
+    return call_r_tables("pyrec_analysis", runs=runs[cols].copy(), per_user=pu,
+                         plan=json.dumps(plan), boot_index=index)
+
+
+def _metric_rows(results: pd.DataFrame, metric: str) -> pd.Series:
+    """Boolean mask of the rows of ``metric`` (``ndcg@10``, or ``metric == "ndcg"`` and ``k == 10``)."""
+    m = results["metric"].astype("str")
+    mask = m == metric
+    if not mask.any() and "@" in metric and "k" in results.columns:
+        name, _, k = metric.partition("@")
+        mask = (m == name) & (pd.to_numeric(results["k"], errors="coerce") == float(k or "nan"))
+    return mask
 
 
 def anova(results: pd.DataFrame, metric: str = "ndcg@10",
