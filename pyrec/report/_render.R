@@ -14,12 +14,14 @@ local({
     stop("the pyrec report needs pandoc (apt-get install pandoc, or set RSTUDIO_PANDOC).",
          call. = FALSE)
   }
+  # -autolink_bare_uris: names such as ndcg@10 or hybrid@cpu stay text, not mailto: links
   fmt <- if (identical(job$format, "pdf")) {
-    rmarkdown::pdf_document(toc = TRUE, number_sections = TRUE, latex_engine = job$latex_engine)
+    rmarkdown::pdf_document(toc = TRUE, number_sections = TRUE, latex_engine = job$latex_engine,
+                            md_extensions = "-autolink_bare_uris")
   } else {
     # self-contained (images, CSS and JS inlined) and no MathJax: the file opens offline.
     rmarkdown::html_document(toc = TRUE, number_sections = TRUE, self_contained = TRUE,
-                             mathjax = NULL)
+                             mathjax = NULL, md_extensions = "-autolink_bare_uris")
   }
   out <- rmarkdown::render(job$input, output_format = fmt, output_file = basename(job$output),
                            output_dir = dirname(job$output), intermediates_dir = job$workdir,

@@ -43,14 +43,16 @@ def render_report(
     latency: str = "latency_p99_ms",
     title: str | None = None,
     timeout_s: float = 900.0,
+    tables_dir: str | Path | None = None,
 ) -> Path:
     """Render the experiment report of a ``pyrec evaluate`` results folder.
 
     Contents: design and protocol (dataset, split, evaluation protocol, seeds, hardware, R and
     package versions), results table (mean ± sd and t-based 95% CI per configuration), the R
-    statistics (Type II ANOVA, assumption checks, Tukey HSD, effect sizes; from ``r_scripts/``),
-    ggplot2 figures (``metric`` vs ``latency`` with the Pareto front, training time with LoRA vs
-    full fine-tuning, quality by architecture with CIs, per-user paired differences), simulated
+    planned analysis (R ``pyrec_analysis``: the study's questions as contrasts over splits and over
+    users, equivalence, power, costs; the same tables as `pyrec stats`), ggplot2 figures (the
+    contrasts with their CIs, ``metric`` vs ``latency`` with the measured Pareto front, training
+    time by component, per-user paired differences), simulated
     (fpga-sim) rows marked, and the study's (arXiv 2507.01035) figures beside pyrec's.
 
     Args:
@@ -61,6 +63,7 @@ def render_report(
         latency: latency metric of the quality-latency figure, e.g. ``"latency_p99_ms"`` (ms).
         title: report title; default ``"pyrec report: <results folder name>"``.
         timeout_s: limit for the R process, s.
+        tables_dir: also write the analysis tables the report shows (CSV, one per table) here.
 
     Returns:
         Path of the rendered file.
@@ -92,7 +95,8 @@ def render_report(
             "latex_engine": engine or "pdflatex",
             "params": {"results_dir": str(folder), "inputs_dir": str(work),
                        "r_scripts": str(r_scripts), "metric": metric, "latency": latency,
-                       "title": title or f"pyrec report: {folder.name}"},
+                       "title": title or f"pyrec report: {folder.name}",
+                       "tables_dir": str(Path(tables_dir).resolve()) if tables_dir else ""},
         }
         job_file = work / "job.json"
         job_file.write_text(json.dumps(job), encoding="utf-8")

@@ -1,7 +1,7 @@
 """A small REAL results folder for the report tests: `pyrec evaluate` on MovieLens-100K.
 
-Popularity and MF-BPR (one epoch, embedding 16) x two seeds, full ranking: replicates for the
-ANOVA, two configurations for Tukey and the per-user paired tests. Built once per session.
+Popularity and MF-BPR (one epoch, embedding 16) x two seeds, full ranking: two seeds for the
+seed-level model, one planned contrast (MF vs popularity). Built once per session.
 Set PYREC_REPORT_TEST_RESULTS to an existing `pyrec evaluate` folder (e.g. one with fpga-sim
 runs, which take minutes each) to test the report on it instead; the tests read what to expect
 from the folder itself.
@@ -32,6 +32,10 @@ TINY_CONFIG = {
         {"architecture": "baseline", "model": "mf", "backend": "cpu"},
     ],
     "models": {"mf": {"epochs": 1, "embedding_size": 16}},
+    # pop and mf are both "baseline": the study's default contrasts do not apply, so the plan
+    # declares one (and a cheap bootstrap)
+    "analysis": {"bootstrap": 300, "contrasts": [
+        {"question": "Q1", "config": "mf@cpu", "baseline": "pop@cpu", "test": "superiority"}]},
 }
 
 

@@ -27,9 +27,12 @@ def _text(html: str) -> str:
 
 def test_sections_present(report):
     text = _text(report)
-    for title in ("Design and protocol", "Hardware and software", "Results", "Statistical evaluation",
-                  "ANOVA", "Assumption checks", "Post-hoc comparisons (Tukey HSD)", "Effect sizes",
-                  "Quality vs latency", "Training time per configuration", "Quality by architecture",
+    for title in ("Design and protocol", "Hardware and software", "Results", "The study’s questions",
+                  "Answers", "Over splits: seed as a block",
+                  "Over users: mixed model, bootstrap and paired tests",
+                  "Power: what “no difference shown” could have detected",
+                  "What each optimization and backend costs",
+                  "Quality vs latency", "Training time per configuration",
                   "Per-user paired differences", "The study’s figures beside pyrec’s",
                   "What this report contains"):
         assert title in text, title
@@ -60,17 +63,58 @@ def test_results_table_has_each_configuration_with_mean_sd_and_ci(report, tiny_r
 
 def test_statistics_tables_are_computed_not_errors(report):
     text = _text(report)
-    assert "Type II sums of squares (car::Anova)" in text
-    assert "could not be computed" not in text.split("Statistical evaluation", 2)[2].split("Figures")[0]
-    for header in ("eta2_partial", "p_value", "Shapiro-Wilk", "Levene", "Kruskal", "group1", "p_adj",
-                   "omega2"):
+    body = text.split("The study’s questions", 2)[2].split("Figures")[0]
+    assert "could not be computed" not in body
+    for header in ("Planned contrasts of ndcg@10: the answers", "verdict", "seed_p_adj",
+                   "user_p_adj", "Seed as a block vs seeds as replicates", "shapiro_p",
+                   "user-cluster bootstrap", "rank_biserial", "seed_mde", "user_mde"):
         assert header in text, header
+    # metric and configuration names stay text, never mailto links
+    assert "mailto:" not in report
 
 
 def test_figures_are_embedded_images(report):
     imgs = re.findall(r'<img[^>]+src="data:image/png;base64,', report)
-    assert len(imgs) == 4  # quality-latency, training time, architecture, per-user differences
-    assert "Per-user paired tests of ndcg@10" in _text(report)
+    assert len(imgs) == 4  # contrasts, quality-latency, training time, per-user differences
+
+
+def test_report_pyrec_stats_and_r_give_identical_tables(tiny_results, rscript_or_skip, tmp_path):
+    """One orchestration: the report, `pyrec stats` (rpy2) and pyrec_stats() in R print the same
+    tables for the same folder."""
+    import os
+    import sys
+
+    from pyrec.stats import run_all
+
+    render_report(tiny_results, out=tmp_path / "r.html", tables_dir=tmp_path / "report")
+    py = run_all(tiny_results, "ndcg@10", save=False)
+    r_dir = tmp_path / "r"
+    script = ("source(file.path(Sys.getenv('PYREC_R_SCRIPTS'), 'pyrec.R')); "
+              f"t <- pyrec_stats('{tiny_results}', 'ndcg@10'); "
+              f"dir.create('{r_dir}'); for (n in names(t)) write.csv(as.data.frame(unclass(t[[n]])), "
+              f"file.path('{r_dir}', paste0(n, '.csv')), row.names = FALSE)")
+    from pyrec.stats import r_scripts_dir
+
+    env = {**os.environ, "RETICULATE_PYTHON": sys.executable, "PYREC_R_SCRIPTS": str(r_scripts_dir())}
+    proc = subprocess.run([rscript_or_skip, "-e", script], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    names = sorted(p.stem for p in (tmp_path / "report").glob("*.csv"))
+    assert names == sorted(py) == sorted(p.stem for p in r_dir.glob("*.csv"))
+    assert {"contrasts", "seed_level", "user_level", "bootstrap", "paired", "power"} <= set(names)
+    for name in names:
+        rep = pd.read_csv(tmp_path / "report" / f"{name}.csv")
+        rr = pd.read_csv(r_dir / f"{name}.csv")
+        pyt = py[name].reset_index(drop=True)
+        for other in (rr, pyt):
+            assert list(other.columns) == list(rep.columns), name
+            for col in rep.columns:
+                a, b = rep[col], other[col]
+                if pd.api.types.is_numeric_dtype(a) and pd.api.types.is_numeric_dtype(b):
+                    pd.testing.assert_series_equal(a.astype(float), b.astype(float), rtol=1e-10,
+                                                   check_names=False)
+                else:
+                    assert a.fillna("").astype(str).tolist() == b.fillna("").astype(str).tolist(), (name, col)
 
 
 def test_simulated_rows_are_marked(report, tiny_results):
@@ -95,6 +139,7 @@ def test_study_comparison_table(report, tiny_results):
     if "hybrid" not in set(runs["architecture"]):
         # no hybrid in this run: each figure says it was not measured rather than inventing one
         assert text.count("not measured in this run") >= 5
+    assert "reproduced (hybrid has the higher mean)" not in text  # a mean alone is no evidence
 
 
 def test_works_offline(report):
