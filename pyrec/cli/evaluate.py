@@ -88,14 +88,17 @@ def _seeds_for_target(config, quick, out, data_dir, target: float, max_seeds: in
     if power is None or "seeds_needed" not in power or power["seed_mde"].isna().all():
         raise ConfigError(f"--target-mde needs pilot results in {str(folder)!r} with at least 2 "
                           "seeds and a planned contrast.")
+    import pandas as pd
+
     console = Console(stderr=True)
     for row in power.itertuples(index=False):
-        need = "more than 1000" if row.seeds_needed != row.seeds_needed else int(row.seeds_needed)
+        need = "more than 1000" if pd.isna(row.seeds_needed) else int(row.seeds_needed)
         console.print(f"{row.question} {row.config} vs {row.baseline} ({row.test}): MDE now "
                       f"{row.seed_mde:.4g}; seeds needed for {target:g}: {need}")
-    needed = power["seeds_needed"].max()
-    n = max_seeds if needed != needed else int(min(needed, max_seeds))
-    if needed != needed or needed > max_seeds:
+    unknown = power["seeds_needed"].isna().any()
+    needed = max_seeds + 1 if unknown else int(power["seeds_needed"].max())
+    n = min(needed, max_seeds)
+    if needed > max_seeds:
         console.print(f"[yellow]Capped at --max-seeds {max_seeds}[/]: the target needs more.")
     n = max(n, int(tables["design"]["n_seeds"].max()))
     console.print(f"Running seeds 0-{n - 1} (finished runs are kept).")

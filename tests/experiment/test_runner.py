@@ -228,3 +228,36 @@ def test_hybrid_strategies_and_backends_share_one_training_per_backend(tmp_path,
     fpga = runs[runs.config == "hybrid@deepspeed+fpga-sim"]
     assert fpga["simulated"].all() and not runs[runs.config != "hybrid@deepspeed+fpga-sim"]["simulated"].any()
     assert value[("hybrid@deepspeed+fpga-sim", "ndcg@10")] > 0.05
+
+
+@pytest.mark.r
+def test_target_mde_extends_the_seeds_from_the_pilot(tmp_path, ml100k_dir):
+    """`pyrec evaluate --target-mde`: the seeds the blocked model needs, estimated from the pilot
+    seeds in --out, are run on top of them (finished runs kept)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from pyrec.cli import app
+
+    pytest.importorskip("rpy2")
+    cfg = {**_config(ml100k_dir, seeds=(0, 1)), "analysis": {"bootstrap": 100, "contrasts": [
+        {"question": "Q1", "config": "mf@cpu", "baseline": "pop@cpu", "test": "superiority"}]}}
+    cfg_file = tmp_path / "exp.json"
+    cfg_file.write_text(json.dumps(cfg))
+    toml = tmp_path / "exp.toml"
+    from pyrec.experiment._toml import dumps_toml
+
+    toml.write_text(dumps_toml(cfg, "test"))
+    out = tmp_path / "res"
+    runner = CliRunner()
+    no_pilot = runner.invoke(app, ["evaluate", "-c", str(toml), "--out", str(out), "--target-mde", "0.01"])
+    assert no_pilot.exit_code == 2 and "pilot results" in no_pilot.output
+    assert runner.invoke(app, ["evaluate", "-c", str(toml), "--out", str(out), "--no-stats"]).exit_code == 0
+    res = runner.invoke(app, ["evaluate", "-c", str(toml), "--out", str(out), "--no-stats",
+                              "--target-mde", "1e-9", "--max-seeds", "3"])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert "Q1 mf@cpu vs pop@cpu (superiority): MDE now" in text
+    assert "Capped at --max-seeds 3" in text and "Running seeds 0-2" in text
+    assert sorted(pd.read_parquet(out / "runs.parquet")["seed"].unique()) == [0, 1, 2]
