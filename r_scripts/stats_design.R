@@ -237,7 +237,8 @@ pyrec_read_plan <- function(results_dir) {
   if (is.null(per_user)) {
     notes <- c(notes, "no per-user results: the user-level analysis (mixed model, bootstrap, paired tests) is left out.")
   }
-  list(units = units, notes = notes)
+  relabel <- if ("run_id" %in% names(runs)) stats::setNames(runs$config, runs$run_id) else NULL
+  list(units = units, notes = notes, relabel = relabel)
 }
 
 # ---- the statistics of one contrast ----------------------------------------------------------
@@ -326,6 +327,11 @@ pyrec_read_plan <- function(results_dir) {
                                      nrow = B))
   }
   index <- as.matrix(index)
+  if (ncol(index) != length(users) || anyNA(index) || any(index < 1 | index > length(users))) {
+    stop(sprintf(paste0("boot_index must be a B x %d matrix of user positions in 1..%d (this contrast ",
+                        "has %d users); got %d columns."), length(users), length(users),
+                 length(users), ncol(index)), call. = FALSE)
+  }
   boot <- rowSums(matrix(s[index], nrow = nrow(index))) / rowSums(matrix(n[index], nrow = nrow(index)))
   list(boot = boot, n_users = length(users))
 }
@@ -398,6 +404,10 @@ pyrec_analysis <- function(runs, per_user = NULL, plan = NULL, boot_index = NULL
   .check_data(runs, c("config", "seed", "metric", "value"), "runs")
   all_runs <- runs
   design <- .design_units(runs, per_user, plan$metric)
+  if (!is.null(design$relabel) && "run_id" %in% names(all_runs)) {  # "label [model]" splits
+    hit <- all_runs$run_id %in% names(design$relabel)
+    all_runs$config[hit] <- unname(design$relabel[all_runs$run_id[hit]])
+  }
   notes <- design$notes
   tabs <- list()
   skipped <- data.frame(table = character(), reason = character(), stringsAsFactors = FALSE)
@@ -626,12 +636,24 @@ pyrec_analysis <- function(runs, per_user = NULL, plan = NULL, boot_index = NULL
   multi_seed <- length(unique(pu$seed)) > 1L
   f <- if (multi_seed) value ~ config + (1 | user) + (1 | seed) + (1 | seed:user) + (1 | config:user) else
     value ~ config + (1 | user)
-  singular <- character()
+  singular <- zero <- character()
   fallback <- FALSE
   rows <- lapply(seq_len(nrow(con)), function(i) {
     a <- con$config_m[i]
     b <- con$baseline_m[i]
+    m <- .user_diffs(pu, a, b)
     sub <- pu[pu$config %in% c(a, b), , drop = FALSE]
+    if (length(m$d) && all(m$d == 0)) {  # nothing varies: a model would fit noise
+      zero <<- c(zero, sprintf("%s vs %s", con$config[i], con$baseline[i]))
+      return(data.frame(question = con$question[i], config = con$config[i], baseline = con$baseline[i],
+                        test = con$test[i], margin = if (con$test[i] == "superiority") NA_real_ else con$margin[i],
+                        estimate = 0, relative = 0, SE = NA_real_, df = NA_real_, statistic = NA_real_,
+                        p_value = NA_real_, CI_low = NA_real_, CI_high = NA_real_,
+                        ci_level = if (con$test[i] == "superiority") 1 - plan$alpha else 1 - 2 * plan$alpha,
+                        n_obs = nrow(sub),
+                        n_users = length(unique(sub$user)), var_user_config = NA_real_,
+                        var_residual = NA_real_, ddf = NA_character_, stringsAsFactors = FALSE))
+    }
     d <- data.frame(value = sub$value, config = factor(ifelse(sub$config == a, "a", "b"), levels = c("b", "a")),
                     user = factor(sub$user), seed = factor(sub$seed))
     ddf <- plan$ddf
@@ -661,6 +683,9 @@ pyrec_analysis <- function(runs, per_user = NULL, plan = NULL, boot_index = NULL
   out$p_adj <- .adjust_by(out$p_value, out$question, plan$p_adjust)
   if (fallback) notes <- c(notes, paste0("Kenward-Roger df need dense n x n matrices; contrasts with ",
                                          "more than 5000 observations use Satterthwaite df (column ddf)."))
+  if (length(zero)) notes <- c(notes, sprintf(paste0("every matched per-user difference is 0 for %s: ",
+                                                    "no user-level model is fitted (nothing varies); ",
+                                                    "its p-value is NA."), paste(zero, collapse = "; ")))
   if (length(singular)) notes <- c(notes, sprintf(paste0("singular mixed-model fit (a variance component ",
                                                         "estimated as 0) for: %s."), paste(singular, collapse = "; ")))
   notes <- c(notes, sprintf(paste0("user-level model, fitted per contrast on its two configurations: %s ",

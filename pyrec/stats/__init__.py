@@ -1,4 +1,4 @@
-"""The statistical evaluation in R through rpy2, and Python cross-checks.
+"""The statistical evaluation in R through rpy2 (the independent Python oracles live in tests/stats/).
 
 The planned analysis (``r_scripts/stats_design.R``: the study's questions as contrasts over splits
 and over users, equivalence, power) is :func:`analysis` / :func:`run_all`. The building blocks live

@@ -8,7 +8,7 @@ import pytest
 
 from pyrec.diagnostics import DataError, RBridgeError
 from pyrec.stats import anova, effect_sizes
-from pyrec.stats.crosscheck import anova_statsmodels
+from _crosscheck import anova_statsmodels
 
 pytestmark = pytest.mark.r
 FACTORS = ["architecture", "optimization", "backend"]

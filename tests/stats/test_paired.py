@@ -8,7 +8,7 @@ import pytest
 
 from pyrec.diagnostics import RBridgeError
 from pyrec.stats import friedman, friedman_posthoc, paired_tests
-from pyrec.stats.crosscheck import friedman_scipy, paired_scipy
+from _crosscheck import friedman_scipy, paired_scipy
 
 pytestmark = pytest.mark.r
 CONFIGS = ["pop@cpu", "item-knn+cos", "rand é"]

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from pyrec.stats import emmeans, tukey
-from pyrec.stats.crosscheck import anova_statsmodels, tukey_statsmodels
+from _crosscheck import anova_statsmodels, tukey_statsmodels
 
 pytestmark = pytest.mark.r
 AWKWARD = {"L": "LightGCN-INT8", "M": "hybrid+lora", "H": "café gnn"}

@@ -1,4 +1,5 @@
-"""Independent Python computations (statsmodels / scipy) of the R statistics, for cross-checks.
+"""Independent Python computations (statsmodels / scipy) of the R building blocks (ANOVA, Tukey,
+paired tests, Friedman), for the tests only: the oracle does not ship in the package.
 
 These do not replace the R tables; the tests compare them to R to a tight tolerance. Known,
 legitimate differences:
