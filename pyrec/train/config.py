@@ -6,7 +6,6 @@ everything a run used (``model.get_config()``).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -15,22 +14,26 @@ from pyrec.diagnostics import ConfigError
 
 __all__ = ["TrainConfig", "build_config", "parse_metric"]
 
-_METRIC_RE = re.compile(r"^(ndcg|recall|precision|hit|mrr|map)@([1-9][0-9]*)$")
-
-
 def parse_metric(name: str) -> tuple[str, int]:
-    """Split ``"ndcg@10"`` into ``("ndcg", 10)``.
+    """Split ``"ndcg@10"`` (or ``"HR@10"``, ``"hit@10"``) into ``("ndcg", 10)`` / ``("hit", 10)``.
+
+    The one metric-name parser (:func:`pyrec.metrics.parse_metric`) with its aliases; here ``@k``
+    is required.
 
     Raises:
-        ConfigError: not of the form ``<ndcg|recall|precision|hit|mrr|map>@<k>``.
+        ConfigError: not ``<family>@<k>`` with a known family (aliases hr, hitrate, ap, prec).
     """
-    m = _METRIC_RE.match(str(name).strip().lower())
-    if not m:
+    from pyrec.metrics._names import METRIC_FAMILIES
+    from pyrec.metrics._names import parse_metric as _parse
+
+    try:
+        spec = _parse(name)
+    except ConfigError:
         raise ConfigError(
-            "The 'val_metric' parameter must be '<ndcg|recall|precision|hit|mrr|map>@<k>', "
-            f"e.g. 'ndcg@10'. Got {name!r} instead."
-        )
-    return m.group(1), int(m.group(2))
+            f"The 'val_metric' parameter must be '<family>@<k>' with a family in "
+            f"{list(METRIC_FAMILIES)} (or an alias: hr, hitrate, ap, prec), e.g. 'ndcg@10'. "
+            f"Got {name!r} instead.") from None
+    return spec.name, spec.k
 
 
 class TrainConfig(BaseModel):
@@ -64,7 +67,8 @@ class TrainConfig(BaseModel):
     min_delta: float = Field(0.0, ge=0)
     """An improvement of the validation metric smaller than this does not count."""
     val_metric: str = Field("ndcg@10")
-    """Metric that selects the best epoch, ``'<ndcg|recall|precision|hit|mrr|map>@<k>'``."""
+    """Metric that selects the best epoch, ``'<family>@<k>'`` (families and aliases of
+    :func:`pyrec.metrics.parse_metric`, e.g. ``ndcg@10``, ``HR@10``)."""
     eval_batch_size: int = Field(4096, ge=1)
     """Users per scoring batch during validation."""
     max_time_s: float | None = Field(None, gt=0)

@@ -70,3 +70,13 @@ def test_generators_are_reproducible_and_independent():
     assert torch.equal(a, torch.rand(2))
     with pytest.raises(ConfigError, match="'seed'"):
         seed_everything(-1)
+
+
+def test_val_metric_parses_like_every_other_metric_name():
+    """One parser: hr@10, HR@10 and hit@10 are the same metric for training, config and stats."""
+    from pyrec.metrics import parse_metric
+    from pyrec.train import TrainConfig
+
+    for name in ("hr@10", "HR@10", "hit@10", "HitRate@10"):
+        assert TrainConfig(val_metric=name).val_metric == str(parse_metric(name)) == "hit@10"
+    assert TrainConfig(val_metric="NDCG@10").val_metric == "ndcg@10"
