@@ -67,7 +67,12 @@ def preset_path(name: str) -> Path:
     Raises:
         ConfigError: the file is not there (e.g. pyrec installed without its ``analysis/`` folder).
     """
-    path = Path(__file__).resolve().parents[2] / "analysis" / f"experiment.{name}.toml"
+    from pyrec._resources import resource_dir
+
+    try:
+        path = resource_dir("analysis") / f"experiment.{name}.toml"
+    except FileNotFoundError as exc:
+        raise ConfigError(f"The {name!r} experiment preset is missing: {exc}") from None
     if not path.is_file():
         raise ConfigError(f"The {name!r} experiment preset {str(path)!r} is missing; pass --config FILE.")
     return path

@@ -13,29 +13,22 @@ __all__ = ["LATEX_ENGINES", "analysis_dir", "latex_engine", "report_source", "rs
 #: LaTeX engines rmarkdown can use for PDF, in order of preference
 LATEX_ENGINES = ("pdflatex", "xelatex", "lualatex", "tectonic")
 
-_REPO = Path(__file__).resolve().parents[2]
-
-
 def analysis_dir() -> Path:
-    """The folder holding ``report.Rmd``.
+    """The folder holding ``report.Rmd`` (:func:`pyrec._resources.resource_dir`).
 
     Returns:
         ``$PYREC_ANALYSIS_DIR`` when set, else ``<repo>/analysis`` beside the pyrec package
-        (editable install).
+        (editable install), else ``<prefix>/share/pyrec/analysis`` (``pip install .``).
 
     Raises:
         ConfigError: ``report.Rmd`` is not in that folder.
     """
-    env = os.environ.get("PYREC_ANALYSIS_DIR")
-    folder = Path(env) if env else _REPO / "analysis"
-    if not (folder / "report.Rmd").is_file():
-        where = "$PYREC_ANALYSIS_DIR" if env else "the repository next to the pyrec package"
-        raise ConfigError(
-            f"The report source report.Rmd was not found in {str(folder)!r} ({where}); set "
-            "PYREC_ANALYSIS_DIR to the analysis/ folder of a pyrec checkout, or install pyrec "
-            "editable (`pip install -e .`) from its repository."
-        )
-    return folder
+    from pyrec._resources import resource_dir
+
+    try:
+        return resource_dir("analysis")
+    except FileNotFoundError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def report_source() -> Path:

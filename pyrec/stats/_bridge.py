@@ -78,25 +78,21 @@ def import_rpy2():
 
 
 def r_scripts_dir() -> Path:
-    """The folder holding pyrec's R scripts.
+    """The folder holding pyrec's R scripts (:func:`pyrec._resources.resource_dir`).
 
     Returns:
-        Path: ``$PYREC_R_SCRIPTS`` when set, else ``<repo>/r_scripts`` beside the package.
+        Path: ``$PYREC_R_SCRIPTS`` when set, else ``<repo>/r_scripts`` beside the package
+        (editable install), else ``<prefix>/share/pyrec/r_scripts`` (``pip install .``).
 
     Raises:
         RBridgeError: the folder (or its ``utils_stats.R``) is missing.
     """
-    env = os.environ.get("PYREC_R_SCRIPTS")
-    here = Path(__file__).resolve().parents[2] / "r_scripts"
-    folder = Path(env) if env else here
-    if not (folder / "utils_stats.R").is_file():
-        where = "$PYREC_R_SCRIPTS" if env else "the repository next to the pyrec package"
-        raise RBridgeError(
-            f"pyrec's R scripts were not found in {str(folder)!r} ({where}); set PYREC_R_SCRIPTS "
-            "to the r_scripts/ folder of a pyrec checkout, or install pyrec editable "
-            "(`pip install -e .`) from its repository."
-        )
-    return folder
+    from pyrec._resources import resource_dir
+
+    try:
+        return resource_dir("r_scripts")
+    except FileNotFoundError as exc:
+        raise RBridgeError(str(exc)) from None
 
 
 def r_env():
