@@ -8,8 +8,7 @@ rows. Submodules import torch/deepspeed/hls4ml lazily; names load on first use.
 from __future__ import annotations
 
 from pyrec._lazy import attach
-
-from pyrec.diagnostics import BackendUnavailable
+from pyrec.diagnostics import BackendUnavailable as BackendUnavailable  # re-exported
 
 _LAZY = {
     "Backend": "pyrec.backends.base",

@@ -66,7 +66,7 @@ def fit_with_deepspeed(model, split, backend, epochs: int | None = None):
     res = deepspeed_train(module, batches, backend.config, loss_fn=step_loss, epochs=int(epochs or cfg.epochs),
                           lr=float(cfg.learning_rate), dist_backend=backend.dist_backend)
     model.module_ = res.engine.module.float()
-    model.ds_history_ = [{"epoch": e + 1, "loss": l, "epoch_time_s": t}
-                         for e, (l, t) in enumerate(zip(res.epoch_losses, res.epoch_seconds))]
+    model.ds_history_ = [{"epoch": e + 1, "loss": loss, "epoch_time_s": t}
+                         for e, (loss, t) in enumerate(zip(res.epoch_losses, res.epoch_seconds))]
     model._cache_scorer()
     return model

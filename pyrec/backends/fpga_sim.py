@@ -28,7 +28,12 @@ from typing import Any, ClassVar
 import numpy as np
 
 from pyrec.backends.base import Backend
-from pyrec.backends.fpga_latency import FPGALatencyEstimate, estimate_latency, synthesis_latency, vendor_hls_tool
+from pyrec.backends.fpga_latency import (
+    FPGALatencyEstimate,
+    estimate_latency,
+    synthesis_latency,
+    vendor_hls_tool,
+)
 from pyrec.diagnostics import ConfigError, param_error
 from pyrec.models.base import Recommender
 

@@ -32,8 +32,9 @@ def to_rows(values: dict[str, tuple[float, str]], *, config: str = "", backend: 
         list of dicts with :data:`ROW_COLUMNS` (+ extras).
     """
     if backend is None or isinstance(backend, str):
-        from pyrec.backends.base import hardware_info
         import torch
+
+        from pyrec.backends.base import hardware_info
 
         info = {"backend": backend or "cpu", "threads": int(torch.get_num_threads()), "hardware": hardware_info(),
                 "simulated": False}

@@ -124,11 +124,10 @@ def run_benchmark(model, backend, split=None, *, k: int = 10, n_requests: int = 
         rep.rows += cs.to_rows(strategy="text-encoder", **ctx)
 
     if evaluate and split is not None:
-        from pyrec.metrics import evaluate_full_ranking
-
         import warnings
 
         from pyrec.diagnostics import DataWarning
+        from pyrec.metrics import evaluate_full_ranking
 
         sub, n_eval = _subset_test(split, eval_users, seed) if eval_users else (split, len(pool))
         with warnings.catch_warnings():

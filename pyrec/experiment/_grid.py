@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 from itertools import product
 from typing import Any
 
-from pyrec.experiment._config import ARCH_MODELS, ConfigurationEntry, ExperimentConfig, parse_backend
+from pyrec.experiment._config import (
+    ARCH_MODELS,
+    ConfigurationEntry,
+    ExperimentConfig,
+    parse_backend,
+)
 
 __all__ = ["RunSpec", "Skipped", "expand_design", "static_skip_reason"]
 

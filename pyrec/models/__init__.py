@@ -7,7 +7,6 @@ Names load on first use, so ``import pyrec.models`` does not import torch or tor
 from __future__ import annotations
 
 from pyrec._lazy import attach
-
 from pyrec.models.base import Recommender
 from pyrec.models.registry import (
     MODELS,

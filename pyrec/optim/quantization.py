@@ -124,7 +124,7 @@ def quantize_dynamic_int8(
     device: str | None = None,
     inplace: bool = False,
 ) -> tuple[Any, QuantReport]:
-    """Dynamic INT8 quantization of every float32 ``nn.Linear`` (CPU inference).
+    r"""Dynamic INT8 quantization of every float32 ``nn.Linear`` (CPU inference).
 
     Weights are int8 symmetric, per output channel by default (per tensor with
     ``per_channel=False``); activations are quantized per batch (uint8 affine) at run time.

@@ -158,7 +158,7 @@ def _column(name: str, s: pd.Series, ro):
             dtype="datetime64[ns]").astype("int64") / 1e9
         secs[mask] = np.nan
         return _helpers["posixct"](_float_vector(secs, mask, ro), tz)
-    if pd.api.types.is_string_dtype(dtype) or dtype == object:
+    if pd.api.types.is_string_dtype(dtype) or dtype == np.dtype(object):
         return _str_vector(_str_values(name, s), ro)
     raise DataError(
         f"Column {name!r} has dtype {dtype} that the R bridge does not convert; supported: "

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from pyrec.diagnostics import DataError, DataWarning, PyrecError
+from pyrec.diagnostics import DataError, PyrecError
 from pyrec.stats import api
 from pyrec.stats._bridge import as_str_list
 

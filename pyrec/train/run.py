@@ -288,9 +288,9 @@ def _strategy_rows(rec, teacher, split, ks) -> list[tuple[str, float, str]]:
 
 
 def _write(out: Path, rec, metrics, res, tr, run_id: str, dataset: str, info: dict) -> None:
-    import torch
-
     import shutil
+
+    import torch
 
     out.mkdir(parents=True, exist_ok=True)
     tmp = out / "model.partial"

@@ -6,8 +6,16 @@ import numpy as np
 import pytest
 import torch
 
-from pyrec.bench import (ROW_COLUMNS, measure_cold_start, measure_latency, measure_throughput, peak_memory,
-                         ratio_to_baseline, time_calls, to_rows)
+from pyrec.bench import (
+    ROW_COLUMNS,
+    measure_cold_start,
+    measure_latency,
+    measure_throughput,
+    peak_memory,
+    ratio_to_baseline,
+    time_calls,
+    to_rows,
+)
 from pyrec.diagnostics import ConfigError
 
 

@@ -8,11 +8,10 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from metrics_helpers import make_split
 
 from pyrec.diagnostics import ConfigError, DataError, DataWarning
 from pyrec.metrics import EvalResult, evaluate_full_ranking
-
-from metrics_helpers import make_split
 
 N_USERS, N_ITEMS = 3, 6
 

@@ -8,10 +8,9 @@ import time
 import numpy as np
 import pytest
 import torch
+from metrics_helpers import seeded_split
 
 from pyrec.metrics import evaluate_full_ranking, evaluate_sampled
-
-from metrics_helpers import seeded_split
 
 pytestmark = pytest.mark.realdata
 

@@ -7,11 +7,10 @@ import math
 import numpy as np
 import pytest
 import torch
+from metrics_helpers import make_split
 
 from pyrec.diagnostics import DataError, DataWarning
 from pyrec.metrics import evaluate_sampled, sample_eval_negatives
-
-from metrics_helpers import make_split
 
 
 def desc(users):

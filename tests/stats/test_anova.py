@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from _crosscheck import anova_statsmodels
 
 from pyrec.diagnostics import DataError, RBridgeError
 from pyrec.stats import anova, effect_sizes
-from _crosscheck import anova_statsmodels
 
 pytestmark = pytest.mark.r
 FACTORS = ["architecture", "optimization", "backend"]

@@ -45,7 +45,7 @@ def test_r_scripts_dir_from_env_and_default(monkeypatch, tmp_path):
     monkeypatch.setenv("PYREC_R_SCRIPTS", str(default))
     assert r_scripts_dir() == default
     monkeypatch.setenv("PYREC_R_SCRIPTS", str(tmp_path))
-    with pytest.raises(RBridgeError, match="R scripts were not found in .*PYREC_R_SCRIPTS"):
+    with pytest.raises(RBridgeError, match=r"r_scripts/ folder \(with utils_stats.R\) was not found.*Set PYREC_R_SCRIPTS"):
         r_scripts_dir()
 
 

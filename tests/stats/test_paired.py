@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from _crosscheck import friedman_scipy, paired_scipy
 
 from pyrec.diagnostics import RBridgeError
 from pyrec.stats import friedman, friedman_posthoc, paired_tests
-from _crosscheck import friedman_scipy, paired_scipy
 
 pytestmark = pytest.mark.r
 CONFIGS = ["pop@cpu", "item-knn+cos", "rand é"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from _crosscheck import anova_statsmodels, tukey_statsmodels
 
 from pyrec.stats import emmeans, tukey
-from _crosscheck import anova_statsmodels, tukey_statsmodels
 
 pytestmark = pytest.mark.r
 AWKWARD = {"L": "LightGCN-INT8", "M": "hybrid+lora", "H": "café gnn"}
