@@ -4,18 +4,14 @@ rpy2 is imported lazily (inside :func:`import_rpy2`), so ``import pyrec`` and ``
 pyrec.stats`` work without R. The R scripts (``r_scripts/utils_stats.R`` and
 ``r_scripts/stats_*.R``) are sourced into one private R environment, not R's global one.
 
-Where the scripts are found, in order:
-
-1. ``$PYREC_R_SCRIPTS`` (a folder holding ``utils_stats.R``);
-2. ``r_scripts/`` at the repository root next to the ``pyrec`` package (editable install,
-   ``pip install -e .``, and the source tree).
+The scripts are found by :func:`pyrec._resources.resource_dir` (``$PYREC_R_SCRIPTS``, the
+repository's ``r_scripts/``, or ``<prefix>/share/pyrec/r_scripts``). Imports flow one way:
+``_rpy2`` (starting R) <- ``_convert`` (pandas <-> R) <- ``_bridge`` (calling the scripts).
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import sys
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,57 +20,14 @@ from typing import Any
 import pandas as pd
 
 from pyrec.diagnostics import DataWarning, RBridgeError
+from pyrec.stats._rpy2 import INSTALL_HINT, import_rpy2
 
 __all__ = ["INSTALL_HINT", "R_PACKAGES", "import_rpy2", "r_scripts_dir", "r_env", "call_r"]
 
 log = logging.getLogger("pyrec.stats")
 
-R_PACKAGES = ("car", "emmeans", "effectsize")  #: CRAN packages the statistics scripts need
-INSTALL_HINT = (
-    "Install R and rpy2 with `bash scripts/setup.sh`, or by hand: "
-    "`apt-get install r-base-core r-cran-car r-cran-emmeans r-cran-effectsize` and "
-    "`pip install rpy2==3.5.17` (for R < 4.5; `pip install 'rpy2>=3.6,<3.7'` for R >= 4.5)."
-)
+R_PACKAGES = ("car", "emmeans", "effectsize", "jsonlite")  #: R packages the scripts load with
 _state: dict[str, Any] = {}
-
-
-def import_rpy2():
-    """Import and return ``rpy2.robjects`` (starting the embedded R on first use).
-
-    Returns:
-        module: ``rpy2.robjects``.
-
-    Raises:
-        RBridgeError: rpy2 is not installed, or it cannot find/load R; the message says how to
-            install both.
-    """
-    if "ro" in _state:
-        return _state["ro"]
-    if "rpytools" in sys.modules:  # reticulate's helper module: this Python runs inside R
-        raise RBridgeError(
-            "pyrec's Python side is running inside an R session (reticulate), where rpy2 cannot "
-            "start a second R. Run the statistics in R directly: source('r_scripts/pyrec.R') and "
-            "call pyrec_stats(results_dir), or pass stats=False to evaluate()."
-        )
-    # rpy2 prepends R's library folders (and /usr/lib/<arch>) to LD_LIBRARY_PATH when it starts R.
-    # Child processes inherit that, and a Python child then loads the system libpython and loses
-    # its site-packages. The dynamic loader reads LD_LIBRARY_PATH only at process start, so R,
-    # already loaded, does not need it: restore the caller's value.
-    saved = os.environ.get("LD_LIBRARY_PATH")
-    try:
-        import rpy2.robjects as ro
-    except Exception as exc:  # ImportError, or R_HOME / libR load failures inside rpy2
-        raise RBridgeError(
-            f"The R statistics need R and the rpy2 package, which could not be loaded "
-            f"({type(exc).__name__}: {exc}). {INSTALL_HINT}"
-        ) from exc
-    finally:
-        if saved is None:
-            os.environ.pop("LD_LIBRARY_PATH", None)
-        else:
-            os.environ["LD_LIBRARY_PATH"] = saved
-    _state["ro"] = ro
-    return ro
 
 
 def r_scripts_dir() -> Path:

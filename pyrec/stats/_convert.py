@@ -72,7 +72,7 @@ _helpers: dict[str, Any] = {}
 
 
 def _r():
-    from pyrec.stats._bridge import import_rpy2
+    from pyrec.stats._rpy2 import import_rpy2
 
     ro = import_rpy2()
     if not _helpers:

@@ -24,7 +24,7 @@ def r_ready():
 def rdata(r_ready):
     """Fetch one of R's built-in datasets (``datasets`` package) as pandas via the bridge."""
     from pyrec.stats import from_r
-    from pyrec.stats._bridge import import_rpy2
+    from pyrec.stats._rpy2 import import_rpy2
 
     ro = import_rpy2()
     return lambda name: from_r(ro.r[name])

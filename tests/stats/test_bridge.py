@@ -20,13 +20,14 @@ def test_import_pyrec_stats_does_not_start_r():
 
 
 def test_missing_rpy2_says_how_to_install(monkeypatch):
-    from pyrec.stats import _bridge
+    from pyrec.stats import _bridge, _rpy2
 
     monkeypatch.setattr(_bridge, "_state", {})
+    monkeypatch.setattr(_rpy2, "_state", {})
     monkeypatch.setitem(sys.modules, "rpy2", None)  # makes `import rpy2...` raise ImportError
     monkeypatch.setitem(sys.modules, "rpy2.robjects", None)
     with pytest.raises(RBridgeError, match="bash scripts/setup.sh.*rpy2==3.5.17") as info:
-        _bridge.import_rpy2()
+        _rpy2.import_rpy2()
     assert "ModuleNotFoundError" in str(info.value)
     with pytest.raises(RBridgeError, match="need R and the rpy2 package"):
         from pyrec.stats import anova
@@ -85,7 +86,7 @@ def test_r_warnings_become_data_warnings(r_ready):
 
     r_env()
     with pytest.warns(DataWarning, match="R pyrec_py_call_probe\\(\\): careful"):
-        from pyrec.stats._bridge import import_rpy2
+        from pyrec.stats._rpy2 import import_rpy2
 
         ro = import_rpy2()
         ro.r["assign"]("pyrec_py_call_probe", ro.r("function() { warning('careful'); "

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.r
 @pytest.fixture(scope="module")
 def R(r_ready):
     """Small R helpers that inspect a converted column."""
-    from pyrec.stats._bridge import import_rpy2
+    from pyrec.stats._rpy2 import import_rpy2
 
     ro = import_rpy2()
     return {
