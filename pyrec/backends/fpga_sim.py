@@ -11,7 +11,7 @@ Which head is exported:
 * a model with a ``scoring_head()`` method returning ``(head, features)`` — ``head`` an
   ``nn.Sequential`` of Linear/ReLU (e.g. the hybrid's 128->64->1 fusion MLP) and ``features(users)``
   a float Tensor [B, n_items, in_features] — gets that head;
-* otherwise a dot-product model (embeddings found by :func:`pyrec.bench.extract_embeddings`) is
+* otherwise a dot-product model (embeddings found by :func:`pyrec.models.embeddings.extract_embeddings`) is
   expressed as ``Linear(d, 1)`` with unit weights over the element-wise products
   ``e_u * e_i``; inputs are scaled by a power of two (exact in fixed point, rank-preserving) so the
   largest product uses half the integer range of the chosen ``ap_fixed<W,I>``.
@@ -203,7 +203,7 @@ class FPGASimBackend(Backend):
             head, features = model.scoring_head()
             in_features = None
         else:
-            from pyrec.bench.index import extract_embeddings
+            from pyrec.models.embeddings import extract_embeddings
 
             u, v = extract_embeddings(model)
             d = u.shape[1]

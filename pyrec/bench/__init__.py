@@ -23,7 +23,7 @@ _LAZY = {
     "measure_cold_start": "pyrec.bench.cold_start",
     "find_text_encoder": "pyrec.bench.cold_start",
     "EmbeddingIndex": "pyrec.bench.index",
-    "extract_embeddings": "pyrec.bench.index",
+    "extract_embeddings": "pyrec.models.embeddings",
     "ROW_COLUMNS": "pyrec.bench.rows",
     "to_rows": "pyrec.bench.rows",
     "ratio_to_baseline": "pyrec.bench.rows",

@@ -14,59 +14,9 @@ from typing import Literal
 import numpy as np
 
 from pyrec.diagnostics import ConfigError, param_error
+from pyrec.models.embeddings import extract_embeddings, to_numpy
 
 __all__ = ["EmbeddingIndex", "extract_embeddings"]
-
-_ATTR_PAIRS = (("user_emb_", "item_emb_"), ("user_embeddings_", "item_embeddings_"),
-               ("user_embedding_", "item_embedding_"))
-
-
-def _to_numpy(x) -> np.ndarray:
-    if hasattr(x, "detach"):
-        x = x.detach().float().cpu().numpy()
-    elif hasattr(x, "weight") and hasattr(x.weight, "detach"):  # nn.Embedding
-        x = x.weight.detach().float().cpu().numpy()
-    return np.ascontiguousarray(np.asarray(x, dtype=np.float32))
-
-
-def extract_embeddings(model) -> tuple[np.ndarray, np.ndarray]:
-    """The final user and item embedding tables of a fitted dot-product model.
-
-    Looks for attribute pairs ``user_emb_``/``item_emb_`` (also ``*_embeddings_``, ``*_embedding_``),
-    then a ``get_embedding()`` / ``embeddings()`` method of the model or of its ``module_``
-    returning ``(users, items)`` or one ``[n_users + n_items, d]`` node table (users first).
-
-    Returns:
-        (user_emb float32 [n_users, d], item_emb float32 [n_items, d]).
-
-    Raises:
-        ConfigError: the model exposes no embedding tables (e.g. Pop, or a model whose score is
-            not a dot product).
-    """
-    for ua, ia in _ATTR_PAIRS:
-        if getattr(model, ua, None) is not None and getattr(model, ia, None) is not None:
-            return _to_numpy(getattr(model, ua)), _to_numpy(getattr(model, ia))
-    n_users = getattr(model, "n_users_", None)
-    for owner in (model, getattr(model, "module_", None)):  # the Recommender, then its nn.Module
-        for meth in ("get_embedding", "embeddings"):
-            fn = getattr(owner, meth, None) if owner is not None else None
-            if not callable(fn):
-                continue
-            import torch
-
-            with torch.no_grad():
-                out = fn()
-            if isinstance(out, (tuple, list)) and len(out) == 2:
-                return _to_numpy(out[0]), _to_numpy(out[1])
-            if hasattr(out, "shape") and n_users is not None and out.shape[0] == n_users + model.n_items_:
-                out = _to_numpy(out)  # one node table: users first, then items (LightGCN/PyG layout)
-                return np.ascontiguousarray(out[:n_users]), np.ascontiguousarray(out[n_users:])
-    raise ConfigError(
-        f"{type(model).__name__} exposes no user/item embedding tables (looked for attributes "
-        f"{[p[0] for p in _ATTR_PAIRS]} and methods get_embedding()/embeddings()); "
-        "an EmbeddingIndex serves dot-product models only."
-    )
-
 
 class EmbeddingIndex:
     """Top-k retrieval by inner product over precomputed embeddings, with seen-item exclusion.
@@ -86,7 +36,7 @@ class EmbeddingIndex:
     name = "embedding-index"
 
     def __init__(self, user_emb, item_emb, seen=None, dtype: Literal["float32", "int8"] = "float32") -> None:
-        u, v = _to_numpy(user_emb), _to_numpy(item_emb)
+        u, v = to_numpy(user_emb), to_numpy(item_emb)
         if u.ndim != 2 or v.ndim != 2 or u.shape[1] != v.shape[1]:
             raise param_error("user_emb/item_emb", "EmbeddingIndex", "2-D arrays with the same width d",
                               f"shapes {u.shape} and {v.shape}")

@@ -17,7 +17,24 @@ from typing import Any
 
 from pyrec.experiment._config import ExperimentConfig
 
-__all__ = ["RunContext", "Trained"]
+__all__ = ["RunContext", "Trained", "load_data", "make_split"]
+
+
+def load_data(cfg):
+    """Read the config's dataset with its positive-rating threshold (``InteractionData``)."""
+    from pyrec.data import load_dataset
+
+    return load_dataset(cfg.dataset, cfg.data_dir, min_rating=cfg.min_rating)
+
+
+def make_split(data, cfg, split_seed: int):
+    """Split ``data`` with the config's protocol, ratios and the split seed (``Split``)."""
+    from pyrec.data import split_data
+
+    kwargs = {"seed": int(split_seed)}
+    if cfg.split.protocol in ("ratio", "temporal"):
+        kwargs["ratios"] = tuple(cfg.split.ratios)
+    return split_data(data, cfg.split.protocol, **kwargs)
 
 
 @dataclass
@@ -65,14 +82,12 @@ class RunContext:
 
     def split(self, seed: int):
         """The :class:`~pyrec.data.Split` of replicate ``seed`` (made once per split seed)."""
-        from pyrec.experiment import _steps
-
         key = self.split_seed(seed)
         if key not in self._splits:
             if self._data is None:
-                self._data = _steps.load_data(self.config)
+                self._data = load_data(self.config)
             self._splits.clear()  # one split in memory at a time (runs go seed by seed)
-            self._splits[key] = _steps.make_split(self._data, self.config, key)
+            self._splits[key] = make_split(self._data, self.config, key)
         return self._splits[key]
 
     @staticmethod

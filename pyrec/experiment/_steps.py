@@ -27,7 +27,7 @@ import time
 from typing import Any
 
 from pyrec.diagnostics import ConfigError
-from pyrec.experiment._context import RunContext, Trained
+from pyrec.experiment._context import RunContext, Trained, load_data, make_split
 from pyrec.experiment._grid import RunSpec
 from pyrec.experiment._measure import evaluate_quality, measure, peak_rss, training_rows
 from pyrec.models.base import fit_accepts
@@ -52,23 +52,6 @@ __all__ = [
 
 
 # ---- data -------------------------------------------------------------------------------------
-def load_data(cfg):
-    """Read the config's dataset with its positive-rating threshold (``InteractionData``)."""
-    from pyrec.data import load_dataset
-
-    return load_dataset(cfg.dataset, cfg.data_dir, min_rating=cfg.min_rating)
-
-
-def make_split(data, cfg, split_seed: int):
-    """Split ``data`` with the config's protocol, ratios and the split seed (``Split``)."""
-    from pyrec.data import split_data
-
-    kwargs = {"seed": int(split_seed)}
-    if cfg.split.protocol in ("ratio", "temporal"):
-        kwargs["ratios"] = tuple(cfg.split.ratios)
-    return split_data(data, cfg.split.protocol, **kwargs)
-
-
 # ---- what can run here ------------------------------------------------------------------------
 def backend_unavailable(name: str) -> str | None:
     """Why backend ``name`` cannot run on this machine (``Backend.check_available``), or None."""

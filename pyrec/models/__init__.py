@@ -34,6 +34,7 @@ _LAZY = {
     "LLMRecommender": "pyrec.models.llm",
     "HybridRecommender": "pyrec.models.hybrid",
     "TextEncoder": "pyrec.models.text_encoder",
+    "extract_embeddings": "pyrec.models.embeddings",
 }
 
 __all__ = [
