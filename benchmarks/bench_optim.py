@@ -89,7 +89,7 @@ def row(strategy, baseline, t_opt, t_base, s_opt, s_base, nd_opt, nd_base, **ext
 def encoder_rows(split, args) -> list[dict]:
     """INT8 and bf16 encoders against fp32 inside a trained LLM-only recommender."""
     from pyrec.models.llm import LLMRecommender
-    from pyrec.optim.quantization import model_size_mib, quantize_encoder
+    from pyrec.models.quantization import model_size_mib, quantize_encoder
 
     recipe = {"epochs": args.epochs, "eval_every": 5, "patience": 3, "seed": 0, "max_length": 32}
     llm = LLMRecommender(**recipe).fit(split, progress=False)

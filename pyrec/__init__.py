@@ -24,6 +24,7 @@ _LAZY = {
     "split_data": "pyrec.data",
     "evaluate": "pyrec.experiment",  # -> runs DataFrame (also reticulate: pyrec$evaluate(...))
     "render_report": "pyrec.report",  # -> Path of the HTML/PDF report
+    "train_and_evaluate": "pyrec.pipeline",  # one configuration: load, split, fit, evaluate, write
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _LAZY, eager=["__version__"])

@@ -62,10 +62,10 @@ class EmbeddingIndex:
 
     @staticmethod
     def _quantize(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per-row symmetric INT8 (:func:`pyrec.optim.quantization.quantize_embeddings_int8`)."""
+        """Per-row symmetric INT8 (:func:`pyrec.models.quantization.quantize_embeddings_int8`)."""
         import torch
 
-        from pyrec.optim.quantization import quantize_embeddings_int8
+        from pyrec.models.quantization import quantize_embeddings_int8
 
         q, scale = quantize_embeddings_int8(torch.from_numpy(np.ascontiguousarray(x, np.float32)))
         return q.numpy(), scale.numpy().astype(np.float32)

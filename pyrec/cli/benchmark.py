@@ -122,7 +122,7 @@ def _run(console, model, backend, dataset, data_dir, split, min_rating, epochs, 
     from pyrec.data import load_dataset, split_data
     from pyrec.models import get_model, load_model_for_split
     from pyrec.optim.strategies import recorded_optimization
-    from pyrec.train.run import default_min_rating
+    from pyrec.pipeline import default_min_rating
 
     if min_rating is None:
         min_rating = default_min_rating(dataset)

@@ -174,7 +174,7 @@ def train(
 
     import torch
 
-    from pyrec.train.run import default_min_rating, train_and_evaluate
+    from pyrec.pipeline import default_min_rating, train_and_evaluate
 
     torch.set_num_threads(max(1, threads))
     tags = [t for t, on in (("lora", lora is not None), ("kd", distill_from is not None),

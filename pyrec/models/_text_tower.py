@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 from torch import Tensor, nn
 
 from pyrec.diagnostics import ConfigError, DataError, param_error
-from pyrec.optim.lora import LoRAConfig
+from pyrec.models.lora import LoRAConfig
 
 __all__ = [
     "TextSettings",

@@ -178,7 +178,7 @@ class TextModelMixin:
         tower.encoder, tower.tokens = None, None  # the tower is frozen from now on (as after load)
         enc = self.encoder_
         if trained and cfg.encoder_mode == "lora":
-            from pyrec.optim.lora import merge_lora
+            from pyrec.models.lora import merge_lora
 
             enc = merge_lora(enc)
         self.inference_encoder_ = enc
@@ -218,7 +218,7 @@ class TextModelMixin:
                 a loaded model (it keeps its item table, not the encoder). BackendUnavailable: INT8
                 on a CUDA encoder (dynamic INT8 is a CPU path).
         """
-        from pyrec.optim.quantization import quantize_encoder
+        from pyrec.models.quantization import quantize_encoder
 
         self.check_is_fitted()
         if method not in ("int8", "bf16"):

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
 from torch import Tensor, nn
 
 from pyrec.diagnostics import BackendUnavailable, ConfigError, DataError, param_error
-from pyrec.optim.lora import LoRAConfig
+from pyrec.models.lora import LoRAConfig
 
 __all__ = [
     "TextEncoder",
@@ -154,7 +154,7 @@ class TextEncoder(nn.Module):
     Attributes:
         model: the Hugging Face ``AutoModel`` (a ``peft.PeftModel`` in LoRA mode).
         tokenizer: the matching ``AutoTokenizer``.
-        lora_report_: :class:`pyrec.optim.lora.LoRAReport` in LoRA mode, else ``None``.
+        lora_report_: :class:`pyrec.models.lora.LoRAReport` in LoRA mode, else ``None``.
         quantization_: "none", or e.g. "dynamic-int8" once quantized by :mod:`pyrec.optim`.
     """
 
@@ -202,7 +202,7 @@ class TextEncoder(nn.Module):
             return
         self.model.to(dtype=_DTYPES[self.config.dtype])
         if self.config.trainable == "lora":
-            from pyrec.optim.lora import apply_lora
+            from pyrec.models.lora import apply_lora
 
             self.model, self.lora_report_ = apply_lora(self.model, self.config.lora)
         else:

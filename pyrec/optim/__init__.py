@@ -1,7 +1,9 @@
 """pyrec.optim: optimization strategies for the recommenders, each measured against the baseline.
 
-* :mod:`pyrec.optim.quantization`: dynamic INT8 / bf16 / fp16 encoders, INT8 embedding tables.
-* :mod:`pyrec.optim.lora`: LoRA adapters (peft) for the text encoder.
+* quantization (:mod:`pyrec.models.quantization`): dynamic INT8 / bf16 / fp16 encoders, INT8
+  embedding tables;
+* LoRA (:mod:`pyrec.models.lora`): adapters (peft) for the text encoder. Both act on a model's
+  text encoder, so they live with the models (which use them) and are re-exported here;
 * :mod:`pyrec.optim.distill`: ranking distillation of a trained teacher into a small student.
 * :mod:`pyrec.optim.strategies`: which strategies a run applies (``pyrec train --quantize int8
   --lora r=8 --distill-from RUN``) and the teacher check.
@@ -27,6 +29,8 @@ _MODULES = {
     "strategies": ["Strategies", "apply_to_settings", "load_teacher", "parse_options",
                    "recorded_optimization"],
 }
-_LAZY = {name: f"{__name__}.{mod}" for mod, names in _MODULES.items() for name in names}
+_HOME = {"quantization": "pyrec.models.quantization", "lora": "pyrec.models.lora"}
+_LAZY = {name: _HOME.get(mod, f"{__name__}.{mod}") for mod, names in _MODULES.items()
+         for name in names}
 
 __getattr__, __dir__, __all__ = attach(__name__, _LAZY)

@@ -2,11 +2,11 @@
 
 The three strategies of :mod:`pyrec.optim` are chosen per run (``pyrec train --quantize int8
 --lora r=8 --distill-from RUN``, or the same keyword arguments of
-:func:`pyrec.train.run.train_and_evaluate`):
+:func:`pyrec.pipeline.train_and_evaluate`):
 
 * quantization: ``inference_quantization`` of a text model (``llm``/``hybrid``), see
   :meth:`pyrec.models.llm.TextModelMixin.quantize_encoder`;
-* LoRA: ``encoder_mode="lora"`` with :class:`~pyrec.optim.lora.LoRAConfig` settings;
+* LoRA: ``encoder_mode="lora"`` with :class:`~pyrec.models.lora.LoRAConfig` settings;
 * distillation: the run's model is the student of a saved teacher
   (:func:`pyrec.optim.distill.distill`); the teacher must have been trained on exactly the run's
   training interactions (:func:`load_teacher`), so the student never learns from test items.
@@ -137,10 +137,10 @@ def parse_options(text: str, option: str) -> dict[str, Any]:
 
 def lora_settings(model_settings: dict, lora: dict) -> dict:
     """Model settings with LoRA on: ``encoder_mode="lora"``; keys of
-    :class:`~pyrec.optim.lora.LoRAConfig` (``r``, ``alpha``, ``dropout``, ``target_modules``,
+    :class:`~pyrec.models.lora.LoRAConfig` (``r``, ``alpha``, ``dropout``, ``target_modules``,
     ``bias``) go to ``lora``, other keys (e.g. ``epochs``, ``encoder_learning_rate``) override the
     model's settings."""
-    from pyrec.optim.lora import LoRAConfig
+    from pyrec.models.lora import LoRAConfig
 
     adapter = {k: v for k, v in lora.items() if k in LoRAConfig.model_fields}
     rest = {k: v for k, v in lora.items() if k not in LoRAConfig.model_fields}
@@ -173,7 +173,7 @@ def apply_to_settings(model: str, settings: dict, strategies: Strategies) -> dic
             raise ConfigError(f"The '{option}' option acts on a text encoder; model {model!r} has "
                               "none (use 'llm' or 'hybrid').")
     if strategies.lora is not None:
-        from pyrec.optim.lora import LoRAConfig
+        from pyrec.models.lora import LoRAConfig
 
         unknown = sorted(set(strategies.lora) - set(LoRAConfig.model_fields) - set(fields))
         if unknown:

@@ -44,8 +44,8 @@ slow each step by 10x or more.
 
 Model configs subclass :class:`TrainConfig`; :class:`pyrec.models.BPRRecommender` wires all of this
 into the ``Recommender`` interface (fit / score / save / load; ``fit(split, checkpoint_dir=,
-resume=, progress=, callback=)``). :func:`train_and_evaluate` runs one whole experiment (load,
-split, fit, full-ranking test, write the run folder); ``pyrec train`` is its command line.
+resume=, progress=, callback=)``). :func:`pyrec.pipeline.train_and_evaluate` (a layer above
+this package, models and strategies) runs one whole experiment; ``pyrec train`` is its command line.
 """
 
 from __future__ import annotations
@@ -70,8 +70,6 @@ _LAZY = {
     "resolve_device": "pyrec.train.seed",
     "save_checkpoint": "pyrec.train._checkpoint",
     "load_checkpoint": "pyrec.train._checkpoint",
-    "train_and_evaluate": "pyrec.train.run",
-    "RunResult": "pyrec.train.run",
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _LAZY)

@@ -7,8 +7,7 @@ import torch
 from torch import nn
 
 from pyrec.diagnostics import ConfigError
-from pyrec.models.text_encoder import TextEncoder
-from pyrec.optim.lora import (
+from pyrec.models.lora import (
     LoRAConfig,
     apply_lora,
     default_target_modules,
@@ -16,7 +15,8 @@ from pyrec.optim.lora import (
     merge_lora,
     save_adapter,
 )
-from pyrec.optim.quantization import model_size_mib, quantize_dynamic_int8
+from pyrec.models.quantization import model_size_mib, quantize_dynamic_int8
+from pyrec.models.text_encoder import TextEncoder
 
 
 @pytest.fixture(scope="module")

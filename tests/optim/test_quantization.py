@@ -7,8 +7,7 @@ import torch
 from torch import nn
 
 from pyrec.diagnostics import BackendUnavailable, ConfigError, DataError
-from pyrec.models.text_encoder import TextEncoder
-from pyrec.optim.quantization import (
+from pyrec.models.quantization import (
     cast_encoder,
     dequantize_embeddings_int8,
     int8_scores,
@@ -19,6 +18,7 @@ from pyrec.optim.quantization import (
     quantize_encoder,
     save_quantized,
 )
+from pyrec.models.text_encoder import TextEncoder
 
 FFN_OUT = r"encoder\.layer\.\d+\.output\.dense"
 

@@ -105,11 +105,16 @@ def _quiet_peft():
         yield
 
 
+def _is_encoder(obj: Any) -> bool:
+    """True for a :class:`~pyrec.models.text_encoder.TextEncoder`-like wrapper: a tokenizer and
+    the Hugging Face module in ``.model`` (told by shape, so this module never imports the
+    encoder's, which imports this one)."""
+    return hasattr(obj, "tokenizer") and hasattr(obj, "model") and hasattr(obj, "encode")
+
+
 def _hf_model(obj: Any) -> Any:
     """The Hugging Face module inside a TextEncoder, or ``obj`` itself."""
-    from pyrec.models.text_encoder import TextEncoder
-
-    return obj.model if isinstance(obj, TextEncoder) else obj
+    return obj.model if _is_encoder(obj) else obj
 
 
 def _adaptable(model: Any) -> dict[str, Any]:
@@ -180,9 +185,7 @@ def apply_lora(model: Any, config: LoRAConfig | None = None) -> tuple[Any, LoRAR
     config = config or LoRAConfig()
     if not isinstance(config, LoRAConfig):
         raise param_error("config", "apply_lora", "a LoRAConfig", type(config).__name__)
-    from pyrec.models.text_encoder import TextEncoder
-
-    encoder = model if isinstance(model, TextEncoder) else None
+    encoder = model if _is_encoder(model) else None
     hf = _hf_model(model)
     targets = list(config.target_modules or default_target_modules(hf))
     adaptable = _adaptable(hf)
@@ -267,12 +270,10 @@ def load_adapter(base: Any, directory: str | Path, *, is_trainable: bool = False
     directory = Path(directory)
     if not (directory / "adapter_config.json").is_file():
         raise ConfigError(f"No LoRA adapter at {directory}: adapter_config.json is missing.")
-    from pyrec.models.text_encoder import TextEncoder
-
     with _quiet_peft():
         wrapped = PeftModel.from_pretrained(_hf_model(base), str(directory), is_trainable=is_trainable)
     wrapped.train(False)
-    if isinstance(base, TextEncoder):
+    if _is_encoder(base):
         base.model = wrapped
         return base
     return wrapped
@@ -291,12 +292,10 @@ def merge_lora(model: Any) -> Any:
     Raises:
         ConfigError: the model carries no LoRA adapter.
     """
-    from pyrec.models.text_encoder import TextEncoder
-
     with _quiet_peft():
         merged = _peft_model(model, "merge_lora").merge_and_unload()
     merged.train(False)
-    if isinstance(model, TextEncoder):
+    if _is_encoder(model):
         model.model = merged
         return model
     return merged
