@@ -15,12 +15,79 @@ from typing import Any
 
 from pyrec.diagnostics import param_error
 
-__all__ = ["SPLITS", "RunResult", "default_min_rating", "train_and_evaluate"]
+__all__ = ["SPLITS", "RunResult", "build_model", "default_min_rating", "fit_model",
+           "train_and_evaluate"]
 
 #: split protocols accepted by :func:`train_and_evaluate` (``released``: a dataset's own split)
 SPLITS = ("ratio", "loo", "temporal", "released")
 #: datasets whose explicit ratings are binarised at >= 3 unless told otherwise
 _RATED = ("ml-100k", "ml-1m")
+
+
+def build_model(name: str, settings: dict[str, Any] | None = None, *, seed: int | None = None):
+    """The registered model ``name`` built from ``settings``, with ``seed`` when its config has one.
+
+    Args:
+        name: a registered model (:func:`pyrec.models.available_models`).
+        settings: config fields of that model.
+        seed: the run's seed; ignored by models without one (e.g. ``pop``).
+
+    Returns:
+        an unfitted :class:`~pyrec.models.Recommender`.
+
+    Raises:
+        ConfigError: unknown model or an invalid setting (naming the field).
+    """
+    from pyrec.models import get_model, get_model_class
+
+    kwargs = dict(settings or {})
+    fields = getattr(getattr(get_model_class(name), "config_class", None), "model_fields", {})
+    if seed is not None and "seed" in fields:
+        kwargs["seed"] = int(seed)
+    return get_model(name, **kwargs)
+
+
+def fit_model(model, split, *, backend=None, init_state=None, progress: bool = False,
+              checkpoint_dir: Path | None = None, resume: bool = False) -> float:
+    """Train ``model`` on ``split``: the one way `pyrec train`, `pyrec evaluate` and
+    `pyrec benchmark` fit a model (its own ``fit``, hence its trainer and early stopping).
+
+    Args:
+        model: an unfitted :class:`~pyrec.models.Recommender`.
+        split: the :class:`~pyrec.data.Split` (fit on ``train``, early stopping on ``valid``).
+        backend: a :class:`~pyrec.backends.Backend` that drives the optimisation (e.g.
+            DeepSpeed), or None (plain Adam on the model's device).
+        init_state: a warm start (``Recommender.warm_start_state()``), or None.
+        progress: show the trainer's progress bar.
+        checkpoint_dir, resume: checkpoints of the trainer (models that take them).
+
+    Returns:
+        wall seconds of the fit.
+
+    Raises:
+        ConfigError: ``backend``/``init_state``/``checkpoint_dir`` given for a model whose ``fit``
+            cannot take it (e.g. ``pop`` has nothing to train on DeepSpeed).
+    """
+    from pyrec.diagnostics import ConfigError
+    from pyrec.models.base import fit_accepts
+
+    cls = type(model)
+    kwargs: dict[str, Any] = {}
+    for name, value in (("backend", backend), ("init_state", init_state),
+                        ("checkpoint_dir", checkpoint_dir)):
+        if value is None:
+            continue
+        if not fit_accepts(cls, name):
+            raise ConfigError(f"{cls.__name__}.fit takes no {name!r}: "
+                              f"{getattr(model, 'name', cls.__name__)} cannot be trained with it.")
+        kwargs[name] = value
+    if checkpoint_dir is not None:
+        kwargs["resume"] = resume
+    if fit_accepts(cls, "progress"):
+        kwargs["progress"] = progress
+    t0 = time.perf_counter()
+    model.fit(split, **kwargs)
+    return time.perf_counter() - t0
 
 
 def default_min_rating(dataset: str) -> float | None:
@@ -142,9 +209,7 @@ def train_and_evaluate(
         kwargs["ratios"] = tuple(ratios)
     sp = split_data(data, split, **kwargs)
 
-    fit_kwargs: dict[str, Any] = {}
-    if fit_accepts(cls, "progress"):
-        fit_kwargs["progress"] = progress
+    fit_kwargs: dict[str, Any] = {"progress": progress}
     if out is not None and fit_accepts(cls, "checkpoint_dir"):
         fit_kwargs.update(checkpoint_dir=out / "checkpoint", resume=resume)
     teacher = load_teacher(strategies.distill_from, sp) if strategies.distill_from else None
@@ -156,14 +221,16 @@ def train_and_evaluate(
                               "to start from", init_from)
         start = load_model_for_split(init_from, sp, role="--init-from")
         fit_kwargs["init_state"] = start.warm_start_state()
-    t0 = time.perf_counter()
     if teacher is None:
-        rec.fit(sp, **fit_kwargs)
+        train_time = fit_model(rec, sp, **fit_kwargs)
     else:
         from pyrec.optim.distill import distill as distill_into
 
+        t0 = time.perf_counter()
+        if not fit_accepts(cls, "progress"):
+            fit_kwargs.pop("progress")
         rec = distill_into(teacher, model, sp, {**strategies.distill, "student": cfg}, **fit_kwargs)
-    train_time = time.perf_counter() - t0
+        train_time = time.perf_counter() - t0
     tr_result = getattr(rec, "train_result_", None)
     if resume and tr_result is not None:  # the trainer's time summed over the resumed sessions
         train_time = max(train_time, float(tr_result.train_time_s))

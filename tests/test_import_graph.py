@@ -77,8 +77,11 @@ def test_packages_import_one_way():
             if package(a) != package(b):
                 graph.setdefault(package(a), set()).add(package(b))
     assert _cycle(graph) is None
-    # the run pipeline sits above models, strategies and training: only the CLI imports it
-    assert {a for a, bs in graph.items() if "pyrec.pipeline" in bs} <= {"pyrec.cli"}
+    # the run pipeline sits above models, strategies and training, and below the grid runner
+    # (pyrec evaluate), the statistics, the report and the CLI
+    assert {a for a, bs in graph.items() if "pyrec.pipeline" in bs} <= {"pyrec.cli", "pyrec.experiment"}
+    assert not graph.get("pyrec.pipeline", set()) & {"pyrec.experiment", "pyrec.stats",
+                                                      "pyrec.report", "pyrec.cli"}
 
 
 def test_the_cycle_finder_finds_cycles():

@@ -12,27 +12,16 @@ from typing import Optional
 import typer
 
 
-def _fit(model, split, backend, backend_name: str, epochs: int | None):
-    """Train on the requested backend; returns (model, seconds per epoch list)."""
-    import inspect
-    import time
+def _fit(model, split, backend, backend_name: str):
+    """Train through :func:`pyrec.pipeline.fit_model` (the model's own trainer, as `pyrec
+    evaluate` and `pyrec train` do; DeepSpeed/CUDA as its ``backend``); returns (model, seconds
+    per epoch list)."""
+    from pyrec.pipeline import fit_model
 
-    if backend_name == "deepspeed":
-        if "backend" in inspect.signature(model.fit).parameters:
-            model.fit(split, backend=backend)
-        else:  # the model's trainer does not take a backend yet: DeepSpeed bridge for BPR models
-            from pyrec.backends.deepspeed_fit import fit_with_deepspeed
-
-            fit_with_deepspeed(model, split, backend, epochs)
-            return model, [h["epoch_time_s"] for h in model.ds_history_]
-    else:
-        kwargs = {"progress": False} if "progress" in inspect.signature(model.fit).parameters else {}
-        t0 = time.perf_counter()
-        model.fit(split, **kwargs)
-        if getattr(model, "train_result_", None) is None:
-            return model, [time.perf_counter() - t0]
-    history = getattr(model.train_result_, "history", None) or []
-    return model, [h["epoch_time_s"] for h in history if "epoch_time_s" in h]
+    seconds = fit_model(model, split, backend=None if backend_name == "cpu" else backend)
+    history = getattr(getattr(model, "train_result_", None), "history", None) or []
+    epochs = [h["epoch_time_s"] for h in history if "epoch_time_s" in h]
+    return model, epochs or [seconds]
 
 
 def _print_table(report, console, title: str) -> None:
@@ -120,7 +109,7 @@ def _run(console, model, backend, dataset, data_dir, split, min_rating, epochs, 
         raise typer.Exit(code=0)
 
     from pyrec.data import load_dataset, split_data
-    from pyrec.models import get_model, load_model_for_split
+    from pyrec.models import load_model_for_split
     from pyrec.optim.strategies import recorded_optimization
     from pyrec.pipeline import default_min_rating
 
@@ -133,15 +122,16 @@ def _run(console, model, backend, dataset, data_dir, split, min_rating, epochs, 
         rec, epoch_s = load_model_for_split(checkpoint, sp, role="--checkpoint"), []
         model, optimization = rec.name, recorded_optimization(checkpoint)
     else:
-        cfg = {"seed": seed, **({"epochs": epochs} if epochs else {})}
+        from pyrec.models import get_model_class
+        from pyrec.pipeline import build_model
+
+        cfg = {"epochs": epochs} if epochs else {}
         if backend == "cuda":
             cfg["device"] = str(be.device)
-        from pyrec.models import get_model_class
-
         fields = getattr(getattr(get_model_class(model), "config_class", None), "model_fields", None)
-        if fields is not None:  # e.g. Pop has no seed/epochs
+        if fields is not None:  # e.g. Pop has no epochs
             cfg = {key: v for key, v in cfg.items() if key in fields}
-        rec, epoch_s = _fit(get_model(model, **cfg), sp, be, backend, epochs)
+        rec, epoch_s = _fit(build_model(model, cfg, seed=seed), sp, be, backend)
 
     from pyrec.bench import run_benchmark, to_rows
 

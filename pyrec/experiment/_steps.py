@@ -145,29 +145,23 @@ def preflight(spec: RunSpec) -> None:
 
 # ---- training ---------------------------------------------------------------------------------
 def _build(model: str, settings: dict[str, Any], seed: int):
-    """``pyrec.models.get_model(model, **settings)`` with ``seed`` when the model's config has one."""
-    from pyrec.models import get_model
+    """:func:`pyrec.pipeline.build_model` (the seed set when the model's config has one)."""
+    from pyrec.pipeline import build_model
 
-    fields = getattr(getattr(_model_class(model), "config_class", None), "model_fields", {})
-    kwargs = dict(settings)
-    if "seed" in fields:
-        kwargs["seed"] = int(seed)
-    return get_model(model, **kwargs)
+    return build_model(model, settings, seed=seed)
 
 
 def _fit(model, split, train_backend: str, backend_settings: dict, init_state=None) -> float:
-    """``model.fit(split)`` (with ``backend=`` for a non-cpu training backend, ``init_state=`` for a
-    warm start); returns wall s."""
-    kwargs = {} if init_state is None else {"init_state": init_state}
-    if fit_accepts(type(model), "progress"):
-        kwargs["progress"] = False
+    """:func:`pyrec.pipeline.fit_model` on the run's training backend (``backend=`` unless cpu)
+    and warm start; returns wall s."""
+    from pyrec.pipeline import fit_model
+
+    backend = None
     if train_backend != "cpu":
         from pyrec.backends import get_backend
 
-        kwargs["backend"] = get_backend(train_backend, **backend_settings)
-    t0 = time.perf_counter()
-    model.fit(split, **kwargs)
-    return time.perf_counter() - t0
+        backend = get_backend(train_backend, **backend_settings)
+    return fit_model(model, split, backend=backend, init_state=init_state)
 
 
 def _lora_warm_start(spec: RunSpec) -> bool:

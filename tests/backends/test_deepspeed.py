@@ -144,20 +144,21 @@ def _tiny_split(n_users=30, n_items=40, per_user=8):
 
 
 @needs_ds
-def test_fit_mf_with_deepspeed_bridge():
-    """pyrec's MF trained through deepspeed.initialize (ZeRO-1), then served by an EmbeddingIndex."""
+def test_fit_mf_with_deepspeed_through_its_own_trainer():
+    """pyrec's MF trained by its own trainer with DeepSpeed (ZeRO-1) driving the steps (the one fit
+    of pyrec.pipeline.fit_model), then served by an EmbeddingIndex."""
     from pyrec.backends import get_backend
-    from pyrec.backends.deepspeed_fit import fit_with_deepspeed
     from pyrec.bench import EmbeddingIndex
     from pyrec.models import get_model
+    from pyrec.pipeline import fit_model
 
     split = _tiny_split()
-    model = get_model("mf", embedding_size=8, epochs=8, learning_rate=0.05, seed=0)
-    fit_with_deepspeed(model, split, get_backend("deepspeed", zero_stage=1, micro_batch=64))
-    losses = [h["loss"] for h in model.ds_history_]
+    model = get_model("mf", embedding_size=8, epochs=8, learning_rate=0.05, seed=0, patience=None)
+    fit_model(model, split, backend=get_backend("deepspeed", zero_stage=1, micro_batch=64))
+    losses = [h["loss"] for h in model.train_result_.history if "loss" in h]
     assert len(losses) == 8 and losses[-1] < losses[0]
     assert model.score([0, 1]).shape == (2, 40)
     idx = EmbeddingIndex.from_model(model)  # checks score == inner product of the trained embeddings
     assert idx.topk_one(0, 5).shape == (5,)
-    with pytest.raises(ConfigError, match="BPR"):
-        fit_with_deepspeed(get_model("pop"), split, get_backend("deepspeed"))
+    with pytest.raises(ConfigError, match="PopRecommender.fit takes no 'backend'"):
+        fit_model(get_model("pop"), split, backend=get_backend("deepspeed"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import pandas as pd
@@ -80,3 +81,36 @@ def test_benchmark_checkpoint_keeps_its_strategy_and_refuses_another_split(ml100
     assert ndcg == pytest.approx(trained, abs=1e-9)  # same split, same test users
     res = runner.invoke(app, ["benchmark", "--checkpoint", str(student), "--seed", "1", *fast, *data])
     assert res.exit_code == 1 and "pairs differ" in res.output
+
+
+@pytest.mark.realdata
+@pytest.mark.skipif(importlib.util.find_spec("deepspeed") is None, reason="deepspeed not installed")
+def test_benchmark_hybrid_on_deepspeed_trains_through_the_evaluate_trainer(ml100k_dir, monkeypatch):
+    """`pyrec benchmark --model hybrid --backend deepspeed` and `pyrec evaluate` fit through the same
+    function (pyrec.pipeline.fit_model: the model's own trainer, early stopping included), with
+    DeepSpeed as the backend of that trainer, never a second training loop."""
+    from pyrec import pipeline
+    from pyrec.experiment import _steps
+
+    calls = []
+    real = pipeline.fit_model
+
+    def spy(model, split, **kw):
+        calls.append((type(model).__name__, type(kw.get("backend")).__name__))
+        return real(model, split, **kw)
+
+    monkeypatch.setattr(pipeline, "fit_model", spy)
+    res = runner.invoke(app, ["benchmark", "--model", "hybrid", "--backend", "deepspeed", "--epochs", "1",
+                              "--data-dir", str(ml100k_dir.parent), "--requests", "5", "--warmup", "1",
+                              "--repeats", "1", "--batch-sizes", "64", "--eval-users", "50"])
+    assert res.exit_code == 0, res.output
+    assert calls == [("HybridRecommender", "DeepSpeedBackend")]
+    # the evaluate runner's training step (experiment._steps._fit) goes through the same function
+    class _Probe:  # records what its fit receives; fit_model hands it the split and the backend
+        name = "probe"
+
+        def fit(self, split, backend=None, progress=False):
+            calls.append(("probe.fit", type(backend).__name__))
+
+    _steps._fit(_Probe(), None, "deepspeed", {"zero_stage": 0})
+    assert calls[1:] == [("_Probe", "DeepSpeedBackend"), ("probe.fit", "DeepSpeedBackend")]
