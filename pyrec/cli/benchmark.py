@@ -76,15 +76,12 @@ def register(app: typer.Typer) -> None:
 
         from rich.console import Console
 
-        from pyrec.diagnostics import PyrecError
+        from pyrec.cli._errors import user_errors
 
         console = Console(width=None if sys.stdout.isatty() else 110)
-        try:
+        with user_errors():
             _run(console, model, backend, dataset, data_dir, split, min_rating, epochs, checkpoint, requests, warmup,
                  batch_sizes, repeats, k, seed, threads, dtype, zero_stage, precision, reuse_factor, eval_users, out)
-        except PyrecError as exc:
-            console.print(f"[red]error[/red] ({type(exc).__name__}): {exc}")
-            raise typer.Exit(code=1)
 
 
 def _run(console, model, backend, dataset, data_dir, split, min_rating, epochs, checkpoint, requests, warmup, batch_sizes,

@@ -11,6 +11,8 @@ from typing import Optional
 
 import typer
 
+from pyrec.cli._errors import fail
+
 data_app = typer.Typer(
     name="data",
     help="Datasets: inspect (info), fetch with a SHA-256 check (download), list the registry.",
@@ -20,11 +22,6 @@ data_app = typer.Typer(
 _SPLITS = ("ratio", "loo", "temporal", "released")
 
 
-def _fail(err: Exception) -> None:
-    from rich.console import Console
-
-    Console(stderr=True).print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code=1)
 
 
 @data_app.command("info")
@@ -60,7 +57,7 @@ def info(
     console = Console()
     for s in split:
         if s not in _SPLITS:
-            _fail(
+            fail(
                 ValueError(
                     f"The '--split' option must be one of {list(_SPLITS)}. Got {s!r} instead."
                 )
@@ -68,7 +65,7 @@ def info(
     try:
         data = load_dataset(name, data_dir, min_rating=min_rating, dedup=not no_dedup, kcore=kcore)
     except PyrecError as e:
-        _fail(e)
+        fail(e)
     t = Table(title=f"{data.name}", show_header=True)
     t.add_column("statistic")
     t.add_column("value", justify="right")
@@ -129,7 +126,7 @@ def download(
     try:
         folder = download_dataset(name, dest, allow_unverified=allow_unverified)
     except PyrecError as e:
-        _fail(e)
+        fail(e)
     typer.echo(f"{name}: files in {folder}")
 
 

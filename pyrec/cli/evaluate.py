@@ -42,25 +42,20 @@ def register(app: typer.Typer) -> None:
         import os
         import warnings
 
-        from pyrec.diagnostics import PyrecError
+        from pyrec.cli._errors import EXIT_FAILED, user_errors
         from pyrec.experiment import run_experiment
 
         # one progress bar (the grid's): Hugging Face's weight-loading bars would break it up
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         warnings.filterwarnings("ignore", category=FutureWarning, module=r"transformers\.")
 
-        try:
+        with user_errors():
             if target_mde is not None:
                 seeds = _seeds_for_target(config, quick, out, data_dir, target_mde, max_seeds)
             result = run_experiment(config, quick=quick, out=out, data_dir=data_dir, seeds=seeds,
                                     force=force, stats=not no_stats)
-        except PyrecError as exc:
-            typer.echo(f"Error: {exc}", err=True)
-            raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            raise typer.Exit(130) from None
         if len(result.failed):
-            raise typer.Exit(1)
+            raise typer.Exit(EXIT_FAILED)
 
 
 def _seeds_for_target(config, quick, out, data_dir, target: float, max_seeds: int) -> str:

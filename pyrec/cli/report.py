@@ -21,17 +21,15 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Render analysis/report.Rmd (R: rmarkdown, ggplot2, car, emmeans, effectsize) for RESULTS_DIR.
 
-        The report holds the design and protocol, results with 95% CIs, the Type II ANOVA,
-        assumption checks, Tukey HSD, effect sizes, figures (quality vs p99 latency with the Pareto
-        front, training time, quality by architecture, per-user paired differences) and the study's
-        figures beside pyrec's.
+        The report holds the design and protocol, results with 95% CIs, the answers to the study's
+        questions (planned contrasts over splits and over users, equivalence, power, costs: the
+        tables of `pyrec stats`), figures (the contrasts, quality vs p99 latency with the Pareto
+        front, training time by component, per-user differences) and the study's figures beside
+        pyrec's.
         """
-        from pyrec.diagnostics import PyrecError
+        from pyrec.cli._errors import user_errors
         from pyrec.report import render_report
 
-        try:
+        with user_errors():
             path = render_report(results_dir, format=format, out=out, metric=metric, latency=latency)
-        except PyrecError as exc:
-            typer.echo(f"Error: {exc}", err=True)
-            raise typer.Exit(2) from None
         typer.echo(f"Report written to {path}")

@@ -110,14 +110,13 @@ def register(app: typer.Typer) -> None:
 
         from rich.console import Console
 
+        from pyrec.cli._errors import fail
         from pyrec.diagnostics import PyrecError
         from pyrec.stats import run_all, stats_dir
 
         console = Console(width=max(Console().width, 130))
         if p_adjust is not None and p_adjust not in ("holm", "BH", "bonferroni", "none"):
-            typer.echo(f"Error: --p-adjust must be holm, BH, bonferroni or none (got {p_adjust!r}).",
-                       err=True)
-            raise typer.Exit(2)
+            fail(f"--p-adjust must be holm, BH, bonferroni or none (got {p_adjust!r}).")
         factor_list = [f.strip() for f in factors.split(",") if f.strip()] if factors else None
         try:
             with warnings.catch_warnings(record=True) as caught:
@@ -126,8 +125,7 @@ def register(app: typer.Typer) -> None:
                                  p_adjust=p_adjust, margin=margin, bootstrap=bootstrap,
                                  target_mde=target_mde)
         except PyrecError as exc:
-            typer.echo(f"Error: {exc}", err=True)
-            raise typer.Exit(2) from None
+            fail(exc)
         for w in caught:
             console.print(f"[yellow]Note:[/] {w.message}", highlight=False)
         first = next(iter(tables.values()), None)

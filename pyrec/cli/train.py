@@ -11,15 +11,12 @@ from pathlib import Path
 
 import typer
 
+from pyrec.cli._errors import EXIT_INTERRUPTED, fail
+
 _MODELS = ("lightgcn", "graphsage", "mf", "pop", "llm", "hybrid")
 _SPLITS = ("ratio", "loo", "temporal", "released")
 
 
-def _fail(err: Exception) -> None:
-    from rich.console import Console
-
-    Console(stderr=True).print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code=1)
 
 
 def _parse_sets(items: list[str]) -> dict:
@@ -131,13 +128,13 @@ def train(
     from pyrec.diagnostics import PyrecError
 
     if model.lower() not in _MODELS:
-        _fail(
+        fail(
             ValueError(
                 f"The '--model' option must be one of {list(_MODELS)}. Got {model!r} instead."
             )
         )
     if split not in _SPLITS:
-        _fail(
+        fail(
             ValueError(
                 f"The '--split' option must be one of {list(_SPLITS)}. Got {split!r} instead."
             )
@@ -145,10 +142,10 @@ def train(
     from pyrec.optim.strategies import QUANTIZE_METHODS, parse_options
 
     if text_model is not None and model.lower() not in ("llm", "hybrid"):
-        _fail(ValueError(f"The '--text-model' option applies to llm and hybrid; {model!r} has no "
+        fail(ValueError(f"The '--text-model' option applies to llm and hybrid; {model!r} has no "
                          "text encoder."))
     if quantize not in ("none", *QUANTIZE_METHODS):
-        _fail(
+        fail(
             ValueError(
                 f"The '--quantize' option must be one of {['none', *QUANTIZE_METHODS]}. "
                 f"Got {quantize!r} instead."
@@ -160,7 +157,7 @@ def train(
         lora_opts = None if lora is None else parse_options(lora, "--lora")
         distill_opts = parse_options(distill_set, "--distill-set")
     except (ValueError, PyrecError) as e:
-        _fail(e)
+        fail(e)
     for key, value in (
         ("epochs", epochs),
         ("learning_rate", learning_rate),
@@ -202,7 +199,10 @@ def train(
             overwrite=force,
         )
     except PyrecError as e:
-        _fail(e)
+        fail(e)
+    except KeyboardInterrupt:  # the trainer checkpointed each epoch: --resume continues
+        fail(f"interrupted; the last finished epoch is kept in {out / 'checkpoint'}: run the same "
+             "command with --resume to continue.", code=EXIT_INTERRUPTED)
     table = Table(
         title=f"{model} · {dataset} · {run.info['split']} · seed {seed}",
         caption="test part, full ranking",

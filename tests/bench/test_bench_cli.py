@@ -24,7 +24,7 @@ def test_cuda_without_gpu_prints_skip():
 
 def test_unknown_backend_is_a_clear_error():
     res = runner.invoke(app, ["benchmark", "--backend", "tpu"])
-    assert res.exit_code == 1 and "'backend'" in res.output and "fpga-sim" in res.output
+    assert res.exit_code == 2 and "'backend'" in res.output and "fpga-sim" in res.output
 
 
 def test_benchmark_pop_on_ml100k(ml100k_dir, tmp_path):
@@ -80,7 +80,7 @@ def test_benchmark_checkpoint_keeps_its_strategy_and_refuses_another_split(ml100
     trained = pd.read_parquet(student / "metrics.parquet").set_index("metric")["value"]["ndcg@10"]
     assert ndcg == pytest.approx(trained, abs=1e-9)  # same split, same test users
     res = runner.invoke(app, ["benchmark", "--checkpoint", str(student), "--seed", "1", *fast, *data])
-    assert res.exit_code == 1 and "pairs differ" in res.output
+    assert res.exit_code == 2 and "pairs differ" in res.output
 
 
 @pytest.mark.realdata

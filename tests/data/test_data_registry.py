@@ -144,7 +144,7 @@ def test_cli_info_missing_dataset_exit_1(tmp_path):
     from pyrec.cli import app
 
     r = CliRunner().invoke(app, ["data", "info", "ml-1m", "--data-dir", str(tmp_path)])
-    assert r.exit_code == 1
+    assert r.exit_code == 2
     assert "pyrec data download ml-1m" in r.output
 
 

@@ -80,9 +80,9 @@ def test_train_mf_one_epoch_saves_history_and_checkpoint(ml100k_dir, tmp_path):
 
 def test_train_rejects_unknown_model_and_bad_set(tmp_path):
     res = runner.invoke(app, ["train", "--model", "svd", "--out", str(tmp_path)])
-    assert res.exit_code == 1 and "'--model'" in res.output
+    assert res.exit_code == 2 and "'--model'" in res.output
     res = runner.invoke(app, ["train", "--model", "mf", "--set", "oops", "--out", str(tmp_path)])
-    assert res.exit_code == 1 and "key=value" in res.output
+    assert res.exit_code == 2 and "key=value" in res.output
 
 
 def _train(args, data_dir):
@@ -117,7 +117,7 @@ def test_train_distill_from_teacher_records_strategy_and_refuses_other_split(ml1
     other = tmp_path / "other"
     res = _train(["-m", "mf", "--epochs", "1", "--seed", "1", "-o", str(other),
                   "--distill-from", str(teacher)], ml100k_dir.parent)
-    assert res.exit_code == 1 and "pairs differ" in res.output
+    assert res.exit_code == 2 and "pairs differ" in res.output
     assert not other.exists()
 
 
@@ -149,7 +149,7 @@ def test_train_quantize_int8_reports_layers_and_sizes(ml100k_dir, tmp_path, monk
 )
 def test_train_strategy_errors_are_named_before_any_work(args, message, tmp_path):
     res = _train([*args, "-o", str(tmp_path / "run")], tmp_path)
-    assert res.exit_code == 1 and message in res.output, res.output
+    assert res.exit_code == 2 and message in res.output, res.output
     assert not (tmp_path / "run").exists()
 
 
@@ -166,9 +166,9 @@ def test_train_init_from_continues_a_run_and_checks_its_split(ml100k_dir, tmp_pa
     assert ndcg[more] == pytest.approx(ndcg[base], abs=1e-4)
     assert json.loads((more / "config.json").read_text())["init_from"] == str(base)
     res = _train(["-m", "mf", "--epochs", "1", "--seed", "2", "--init-from", str(base)], ml100k_dir.parent)
-    assert res.exit_code == 1 and "--init-from" in res.output and "pairs differ" in res.output
+    assert res.exit_code == 2 and "--init-from" in res.output and "pairs differ" in res.output
     res = _train(["-m", "pop", "--init-from", str(base)], ml100k_dir.parent)
-    assert res.exit_code == 1 and "'init_from'" in res.output
+    assert res.exit_code == 2 and "'init_from'" in res.output
 
 
 @pytest.mark.realdata
@@ -177,21 +177,21 @@ def test_train_protects_earlier_runs_and_its_sources(ml100k_dir, tmp_path):
     assert _train(["-m", "pop", "-o", str(run)], ml100k_dir.parent).exit_code == 0
     before = (run / "metrics.csv").read_text()
     res = _train(["-m", "mf", "--epochs", "1", "-o", str(run)], ml100k_dir.parent)
-    assert res.exit_code == 1 and "finished run" in res.output and "--force" in res.output
+    assert res.exit_code == 2 and "finished run" in res.output and "--force" in res.output
     assert (run / "metrics.csv").read_text() == before  # untouched
     res = _train(["-m", "mf", "--epochs", "1", "--distill-from", str(run), "-o", str(run), "--force"],
                  ml100k_dir.parent)
-    assert res.exit_code == 1 and "is inside the --distill-from folder" in res.output
+    assert res.exit_code == 2 and "is inside the --distill-from folder" in res.output
     res = _train(["-m", "mf", "--epochs", "1", "--init-from", str(run), "-o", str(run / "model")],
                  ml100k_dir.parent)
-    assert res.exit_code == 1 and "is inside the --init-from folder" in res.output
+    assert res.exit_code == 2 and "is inside the --init-from folder" in res.output
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "config.json").write_text("{}")  # e.g. a model folder: not a run
     res = _train(["-m", "mf", "-o", str(tmp_path / "other"), "--force"], ml100k_dir.parent)
-    assert res.exit_code == 1 and "not a pyrec run" in res.output
+    assert res.exit_code == 2 and "not a pyrec run" in res.output
     (tmp_path / "file").write_text("x")
     res = _train(["-m", "mf", "-o", str(tmp_path / "file")], ml100k_dir.parent)
-    assert res.exit_code == 1 and "is a file" in res.output
+    assert res.exit_code == 2 and "is a file" in res.output
     res = _train(["-m", "mf", "--epochs", "1", "-o", str(run), "--force"], ml100k_dir.parent)
     assert res.exit_code == 0, res.output
     assert json.loads((run / "config.json").read_text())["model"] == "mf"
@@ -201,4 +201,4 @@ def test_train_protects_earlier_runs_and_its_sources(ml100k_dir, tmp_path):
     assert _train(["-m", "mf", "--epochs", "1", "-o", str(run), "--force"], ml100k_dir.parent).exit_code == 0
     # another model's checkpoint: one clear line, not a traceback
     res = _train(["-m", "lightgcn", "--epochs", "1", "-o", str(run), "--resume"], ml100k_dir.parent)
-    assert res.exit_code == 1 and "Cannot resume from" in res.output and "Traceback" not in res.output
+    assert res.exit_code == 2 and "Cannot resume from" in res.output and "Traceback" not in res.output
