@@ -13,13 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pyrec.data.split import PROTOCOLS
 from pyrec.diagnostics import param_error
 
 __all__ = ["SPLITS", "RunResult", "build_model", "default_min_rating", "fit_model",
            "train_and_evaluate"]
 
-#: split protocols accepted by :func:`train_and_evaluate` (``released``: a dataset's own split)
-SPLITS = ("ratio", "loo", "temporal", "released")
+#: split protocols accepted by :func:`train_and_evaluate` (owned by :mod:`pyrec.data.split`;
+#: ``released``: a dataset's own split)
+SPLITS = PROTOCOLS
 #: datasets whose explicit ratings are binarised at >= 3 unless told otherwise
 _RATED = ("ml-100k", "ml-1m")
 

@@ -11,6 +11,10 @@ from typing import Optional
 
 import typer
 
+from pyrec.backends.registry import BACKENDS  # the registries own the names
+from pyrec.data.split import PROTOCOLS
+from pyrec.models.registry import MODELS
+
 
 def _fit(model, split, backend, backend_name: str):
     """Train through :func:`pyrec.pipeline.fit_model` (the model's own trainer, as `pyrec
@@ -45,11 +49,11 @@ def register(app: typer.Typer) -> None:
 
     @app.command("benchmark")
     def benchmark(
-        model: str = typer.Option("lightgcn", help="registered model: hybrid, lightgcn, mf, graphsage, pop, llm"),
-        backend: str = typer.Option("cpu", help="cpu | cuda | deepspeed | fpga-sim"),
+        model: str = typer.Option("lightgcn", help=f"registered model: {', '.join(MODELS)}"),
+        backend: str = typer.Option("cpu", help=" | ".join(BACKENDS)),
         dataset: str = typer.Option("ml-100k", help="dataset name or CSV/Parquet path"),
         data_dir: Optional[Path] = typer.Option(None, help="dataset folder (default $PYREC_DATA_DIR)"),
-        split: str = typer.Option("ratio", help="split protocol: ratio | loo | temporal"),
+        split: str = typer.Option("ratio", help="split protocol: " + " | ".join(PROTOCOLS)),
         min_rating: Optional[float] = typer.Option(
             None, help="keep ratings >= this (default 3 for MovieLens, as pyrec train; else all)"),
         epochs: Optional[int] = typer.Option(None, min=1, help="training epochs (default: the model's)"),

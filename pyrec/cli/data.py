@@ -12,15 +12,13 @@ from typing import Optional
 import typer
 
 from pyrec.cli._errors import fail
+from pyrec.data.split import PROTOCOLS as _SPLITS  # the split protocols pyrec.data owns
 
 data_app = typer.Typer(
     name="data",
     help="Datasets: inspect (info), fetch with a SHA-256 check (download), list the registry.",
     no_args_is_help=True,
 )
-
-_SPLITS = ("ratio", "loo", "temporal", "released")
-
 
 
 
@@ -43,7 +41,7 @@ def info(
     split: list[str] = typer.Option(
         ["ratio", "loo", "temporal"],
         "--split",
-        help="Split protocol(s) to size: ratio, loo, temporal, released (repeatable).",
+        help=f"Split protocol(s) to size: {', '.join(_SPLITS)} (repeatable).",
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the ratio split."),
 ) -> None:

@@ -25,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 
+from pyrec.backends.registry import BACKENDS as _BACKEND_REGISTRY
+from pyrec.data.split import PROTOCOLS as _SPLIT_PROTOCOLS
 from pyrec.diagnostics import ConfigError
 
 __all__ = [
@@ -47,7 +49,7 @@ __all__ = [
 
 ARCHITECTURES = ("gnn", "llm", "hybrid", "baseline")
 OPTIMIZATIONS = ("none", "quantization", "lora", "distillation")
-BACKENDS = ("cpu", "cuda", "deepspeed", "fpga-sim")
+BACKENDS = tuple(_BACKEND_REGISTRY)  #: the names pyrec.backends registers
 #: the model trained for an architecture when a configuration names none
 DEFAULT_MODEL = {"gnn": "lightgcn", "llm": "llm", "hybrid": "hybrid", "baseline": "pop"}
 #: the models allowed under each architecture
@@ -98,12 +100,19 @@ class _Strict(BaseModel):
 class SplitConfig(_Strict):
     """How interactions are split into train / validation / test."""
 
-    protocol: Literal["ratio", "loo", "temporal", "released"] = "ratio"
+    protocol: str = "ratio"
     """``pyrec.data.split_data`` protocol: per-user random ratio, leave-one-out, temporal, released."""
     ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)
     """train/valid/test fractions for ``ratio``; each in (0, 1), summing to 1."""
     seed: Literal["per-seed"] | int = "per-seed"
     """``"per-seed"``: replicate seed s splits with seed s; an int: one fixed split for all seeds."""
+
+    @field_validator("protocol")
+    @classmethod
+    def _known_protocol(cls, v):
+        if v not in _SPLIT_PROTOCOLS:
+            raise ValueError(f"split protocol must be one of {list(_SPLIT_PROTOCOLS)}, got {v!r}")
+        return v
 
     @field_validator("ratios")
     @classmethod
@@ -257,11 +266,19 @@ class ExperimentConfig(_Strict):
     optimizations: dict[Literal["quantization", "lora", "distillation"], dict[str, Any]] = {}
     """settings per strategy (e.g. ``[optimizations.lora] r = 8``; ``warm_start = false`` makes a
     LoRA run train from scratch instead of fine-tuning the unoptimized model of its seed)."""
-    backends: dict[Literal["cpu", "cuda", "deepspeed", "fpga-sim"], dict[str, Any]] = {}
+    backends: dict[str, dict[str, Any]] = {}
     """settings per backend (e.g. ``[backends.deepspeed] zero_stage = 0``)."""
     bench: BenchConfig = BenchConfig()
     analysis: AnalysisConfig = AnalysisConfig()
     """the planned analysis (contrasts, margin, multiplicity); does not change results."""
+
+    @field_validator("backends")
+    @classmethod
+    def _backend_sections(cls, v):
+        unknown = sorted(set(v) - set(BACKENDS))
+        if unknown:
+            raise ValueError(f"backends has unknown section(s) {unknown}; expected names among {list(BACKENDS)}")
+        return v
 
     @field_validator("protocols")
     @classmethod
