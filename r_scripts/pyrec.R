@@ -159,9 +159,13 @@ pyrec_stats <- function(results_dir, metric = NULL, ..., save = FALSE) {
   results_dir <- normalizePath(results_dir, mustWork = TRUE)
   .pyrec_source_stats()
   plan <- pyrec_read_plan(results_dir)
-  plan <- utils::modifyList(plan, list(...))
-  if (!is.null(metric)) plan$metric <- metric
+  given <- list(...)
+  # the plan's margin is in the units of the plan's metric; another metric needs its own
+  if (is.null(plan$margin_metric)) plan$margin_metric <- if (is.null(plan$metric)) "ndcg@10" else plan$metric
+  plan <- utils::modifyList(plan, given)
+  if (!is.null(metric)) plan$metric <- .canonical_metric(metric)
   if (is.null(plan$metric)) plan$metric <- "ndcg@10"
+  if (!is.null(given$margin)) plan$margin_metric <- plan$metric
   data <- .pyrec_read_results(results_dir, plan$metric)
   out <- pyrec_analysis(data$runs, data$per_user, plan)
   if (save) {

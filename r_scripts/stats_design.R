@@ -17,7 +17,14 @@
 pyrec_read_plan <- function(results_dir) {
   f <- file.path(results_dir, "analysis.json")
   if (!file.exists(f)) return(list())
-  plan <- jsonlite::fromJSON(f, simplifyDataFrame = TRUE)
+  plan <- tryCatch(jsonlite::fromJSON(f, simplifyDataFrame = TRUE), error = function(e) {
+    stop(sprintf("%s is not a readable analysis plan (%s); fix or delete it (the analysis then uses its defaults).",
+                 f, conditionMessage(e)), call. = FALSE)
+  })
+  if (!is.list(plan) || (length(plan) && is.null(names(plan)))) {
+    stop(sprintf("%s must hold a JSON object of settings (e.g. {\"margin\": 0.005}), not a list or value.", f),
+         call. = FALSE)
+  }
   plan[!vapply(plan, is.null, logical(1))]
 }
 
@@ -31,10 +38,14 @@ pyrec_read_plan <- function(results_dir) {
 #' @keywords internal
 .analysis_plan <- function(plan = NULL) {
   defaults <- list(metric = "ndcg@10", alpha = 0.05, power = 0.8, p_adjust = "holm",
-                   margin = 0.005, bootstrap = 2000L, boot_seed = 1L, contrasts = NULL,
+                   margin = 0.005, margin_metric = NULL, higher_is_better = NULL,
+                   bootstrap = 2000L, boot_seed = 1L, contrasts = NULL,
                    ddf = "Satterthwaite", target_mde = NULL)
   if (is.null(plan)) plan <- list()
-  if (!is.list(plan)) stop("'plan' must be a list (the [analysis] table of the config).", call. = FALSE)
+  if (!is.list(plan) || (length(plan) && is.null(names(plan)))) {
+    stop("the analysis plan must be a table of named settings (a JSON object such as ",
+         "{\"margin\": 0.005}), not a list.", call. = FALSE)
+  }
   unknown <- setdiff(names(plan), names(defaults))
   if (length(unknown)) {
     stop(sprintf("'plan' has unknown setting(s) %s; known: %s.", paste0("'", unknown, "'", collapse = ", "),
@@ -43,17 +54,30 @@ pyrec_read_plan <- function(results_dir) {
   plan <- utils::modifyList(defaults, plan[!vapply(plan, is.null, logical(1))])
   .check_prob(plan$alpha, "plan$alpha")
   .check_prob(plan$power, "plan$power")
-  if (!is.numeric(plan$margin) || length(plan$margin) != 1L || !(plan$margin > 0)) {
+  if (!is.numeric(plan$margin) || length(plan$margin) != 1L || isTRUE(plan$margin <= 0)) {
     stop("'plan$margin' must be one positive number (the equivalence margin in metric units).",
          call. = FALSE)
   }
   plan$p_adjust <- match.arg(plan$p_adjust, c("holm", "BH", "bonferroni", "none"))
   plan$ddf <- match.arg(plan$ddf, c("Satterthwaite", "Kenward-Roger"))
+  if (is.null(plan$margin_metric)) plan$margin_metric <- plan$metric
+  if (!identical(plan$margin_metric, plan$metric)) plan$margin <- NA_real_  # other units
+  if (is.null(plan$higher_is_better)) plan$higher_is_better <- .higher_is_better(plan$metric)
+  if (!is.null(plan$target_mde) && !(is.numeric(plan$target_mde) && plan$target_mde > 0)) {
+    stop("'plan$target_mde' must be a positive difference in metric units.", call. = FALSE)
+  }
   plan$bootstrap <- as.integer(plan$bootstrap)
   if (is.na(plan$bootstrap) || plan$bootstrap < 100L) {
     stop("'plan$bootstrap' must be at least 100 replicates.", call. = FALSE)
   }
   plan
+}
+
+#' Whether higher values of a metric are better: FALSE for costs (latency, time, memory, size),
+#' TRUE for quality and throughput.
+#' @keywords internal
+.higher_is_better <- function(metric) {
+  !grepl("latency|time|_ms$|_s$|mib|rss|memory|size", tolower(metric))
 }
 
 #' Planned contrasts as a data.frame (question, config, baseline, test, margin).
@@ -76,6 +100,7 @@ pyrec_read_plan <- function(results_dir) {
   }
   .check_data(contrasts, c("question", "config", "baseline"), "plan$contrasts")
   if (!"test" %in% names(contrasts)) contrasts$test <- "superiority"
+  contrasts$test[is.na(contrasts$test)] <- "superiority"  # the documented default
   if (!"margin" %in% names(contrasts)) contrasts$margin <- NA_real_
   bad <- setdiff(contrasts$test, c("superiority", "equivalence", "noninferiority"))
   if (length(bad)) {
@@ -173,6 +198,7 @@ pyrec_read_plan <- function(results_dir) {
       if (col == "backend") "cpu" else if (col == "architecture") runs$config else "unknown"
   }
   runs$config <- as.character(runs$config)
+  had_per_user <- !is.null(per_user) && nrow(per_user) > 0L
   if (!is.null(per_user)) {
     per_user <- tryCatch(.select_metric(per_user, metric), error = function(e) NULL)
     if (!is.null(per_user)) {
@@ -229,13 +255,17 @@ pyrec_read_plan <- function(results_dir) {
       if (anyDuplicated(pu[c("config", "seed", "user")])) {
         pu <- stats::aggregate(value ~ config + seed + user, data = pu, FUN = mean)
       }
+      pu <- pu[order(pu$config, pu$seed, pu$user), , drop = FALSE]  # input order never matters
       if (!nrow(pu)) pu <- NULL
     }
     key <- r[1, unit_cols, drop = FALSE]
     list(key = key, label = k, runs = r, per_user = pu)
   })
   if (is.null(per_user)) {
-    notes <- c(notes, "no per-user results: the user-level analysis (mixed model, bootstrap, paired tests) is left out.")
+    notes <- c(notes, if (had_per_user) sprintf(paste0(
+      "the per-user results hold no values of %s (they hold the ranking metrics): the user-level ",
+      "analysis (mixed model, bootstrap, paired tests) is left out."), metric) else
+      "no per-user results: the user-level analysis (mixed model, bootstrap, paired tests) is left out.")
   }
   relabel <- if ("run_id" %in% names(runs)) stats::setNames(runs$config, runs$run_id) else NULL
   list(units = units, notes = notes, relabel = relabel)
@@ -251,7 +281,7 @@ pyrec_read_plan <- function(results_dir) {
 #' (1 - 2 alpha) CI. df = Inf gives z tests.
 #' @return data.frame(statistic, p_value, CI_low, CI_high, ci_level).
 #' @keywords internal
-.contrast_test <- function(est, se, df, test, margin, alpha) {
+.contrast_test <- function(est, se, df, test, margin, alpha, higher = TRUE) {
   pt_ <- function(q) stats::pt(q, df)
   if (test == "superiority") {
     t <- est / se
@@ -267,8 +297,11 @@ pyrec_read_plan <- function(results_dir) {
   if (test == "equivalence") {
     data.frame(statistic = if (p_low >= p_up) t_low else t_up, p_value = max(p_low, p_up),
                CI_low = est - h, CI_high = est + h, ci_level = 1 - 2 * alpha)
-  } else {
+  } else if (higher) {  # not worse by more than the margin: H0 diff <= -margin
     data.frame(statistic = t_low, p_value = p_low, CI_low = est - h, CI_high = est + h,
+               ci_level = 1 - 2 * alpha)
+  } else {  # lower is better: H0 diff >= +margin
+    data.frame(statistic = t_up, p_value = p_up, CI_low = est - h, CI_high = est + h,
                ci_level = 1 - 2 * alpha)
   }
 }
@@ -396,8 +429,8 @@ withr_seed <- function(seed, expr) {
 #'   67(1); Kuznetsova et al. (2017) J. Stat. Softw. 82(13); Berger & Hsu (1996) Stat. Sci.
 #'   11:283 (intersection-union tests); Holm (1979); Benjamini & Hochberg (1995).
 pyrec_analysis <- function(runs, per_user = NULL, plan = NULL, boot_index = NULL,
-                           costs = c("train_time_s", "model_size_mib", "latency_p50_ms",
-                                     "latency_p99_ms", "throughput_users_s")) {
+                           costs = c("train_time_s", "model_size_mib", "encoder_size_mib",
+                                     "latency_p50_ms", "latency_p99_ms", "throughput_users_s")) {
   if (is.character(plan)) plan <- jsonlite::fromJSON(plan, simplifyDataFrame = TRUE)
   plan <- .analysis_plan(plan)
   if (!is.null(boot_index)) boot_index <- as.matrix(boot_index)
@@ -471,6 +504,25 @@ pyrec_analysis <- function(runs, per_user = NULL, plan = NULL, boot_index = NULL
     notes <- c(notes, sprintf("%s: planned contrast(s) name configuration(s) not in the results (%s); they are left out.",
                               u$label, paste(unknown, collapse = ", ")))
     con <- con[con$config %in% configs & con$baseline %in% configs, , drop = FALSE]
+  }
+  no_margin <- con$test != "superiority" & is.na(con$margin)
+  if (any(no_margin)) {
+    notes <- c(notes, sprintf(paste0("%s: no equivalence margin in the units of %s (the plan's margin ",
+                                     "is in units of %s): %d equivalence/non-inferiority contrast(s) are ",
+                                     "tested for a difference instead. Give one with --margin (or ",
+                                     "margin in [analysis])."), u$label, plan$metric, plan$margin_metric,
+                              sum(no_margin)))
+    con$test[no_margin] <- "superiority"
+  }
+  n_seeds <- vapply(configs, function(cfg) length(unique(r$seed[r$config == cfg])), integer(1))
+  short <- configs[n_seeds < length(seeds)]
+  if (length(short)) {
+    notes <- c(notes, sprintf(paste0("%s: %s lack(s) some of the %d seeds (%s); the seed-level model ",
+                                     "compares configurations within the seeds they share (its ",
+                                     "estimates adjust for the seed), the answers report those ",
+                                     "estimates."), u$label, paste(short, collapse = ", "),
+                              length(seeds), paste(sprintf("%s: %d", short, n_seeds[short]),
+                                                   collapse = ", ")))
   }
   if (!nrow(con)) {
     skip("contrasts", sprintf("%s: no planned contrast can be formed from configurations %s.",
@@ -568,7 +620,7 @@ pyrec_analysis <- function(runs, per_user = NULL, plan = NULL, boot_index = NULL
     est <- sum(L * b)
     se <- sqrt(drop(t(L) %*% V %*% L))
     base_mean <- mean(r$value[r$config == con$baseline_m[i]])
-    tt <- .contrast_test(est, se, df, con$test[i], con$margin[i], plan$alpha)
+    tt <- .contrast_test(est, se, df, con$test[i], con$margin[i], plan$alpha, plan$higher_is_better)
     data.frame(question = con$question[i], config = con$config[i], baseline = con$baseline[i],
                test = con$test[i], margin = if (con$test[i] == "superiority") NA_real_ else con$margin[i],
                estimate = est, relative = est / base_mean, SE = se, df = df, tt,
@@ -636,7 +688,7 @@ pyrec_analysis <- function(runs, per_user = NULL, plan = NULL, boot_index = NULL
   multi_seed <- length(unique(pu$seed)) > 1L
   f <- if (multi_seed) value ~ config + (1 | user) + (1 | seed) + (1 | seed:user) + (1 | config:user) else
     value ~ config + (1 | user)
-  singular <- zero <- character()
+  singular <- zero <- lme4_warn <- character()
   fallback <- FALSE
   rows <- lapply(seq_len(nrow(con)), function(i) {
     a <- con$config_m[i]
@@ -661,16 +713,22 @@ pyrec_analysis <- function(runs, per_user = NULL, plan = NULL, boot_index = NULL
       ddf <- "Satterthwaite"
       fallback <<- TRUE
     }
+    label <- sprintf("%s vs %s", con$config[i], con$baseline[i])
     fit <- withCallingHandlers(lmerTest::lmer(f, data = d, REML = TRUE),
                                message = function(m) invokeRestart("muffleMessage"),
-                               warning = function(w) if (grepl("singular", conditionMessage(w)))
-                                 invokeRestart("muffleWarning"))
+                               warning = function(w) {
+                                 if (!grepl("singular", conditionMessage(w))) {
+                                   lme4_warn <<- c(lme4_warn, sprintf("%s: %s", label,
+                                                                      conditionMessage(w)))
+                                 }
+                                 invokeRestart("muffleWarning")
+                               })
     if (lme4::isSingular(fit)) singular <<- c(singular, sprintf("%s vs %s", con$config[i], con$baseline[i]))
     ct <- lmerTest::contest(fit, matrix(c(0, 1), nrow = 1), joint = FALSE, ddf = ddf)
     est <- ct$Estimate
     se <- ct[["Std. Error"]]
     vc <- as.data.frame(lme4::VarCorr(fit))
-    tt <- .contrast_test(est, se, ct$df, con$test[i], con$margin[i], plan$alpha)
+    tt <- .contrast_test(est, se, ct$df, con$test[i], con$margin[i], plan$alpha, plan$higher_is_better)
     data.frame(question = con$question[i], config = con$config[i], baseline = con$baseline[i],
                test = con$test[i], margin = if (con$test[i] == "superiority") NA_real_ else con$margin[i],
                estimate = est, relative = est / mean(d$value[d$config == "b"]), SE = se, df = ct$df,
@@ -683,6 +741,9 @@ pyrec_analysis <- function(runs, per_user = NULL, plan = NULL, boot_index = NULL
   out$p_adj <- .adjust_by(out$p_value, out$question, plan$p_adjust)
   if (fallback) notes <- c(notes, paste0("Kenward-Roger df need dense n x n matrices; contrasts with ",
                                          "more than 5000 observations use Satterthwaite df (column ddf)."))
+  if (length(lme4_warn)) notes <- c(notes, paste0(
+    "lme4 convergence warning(s), the fit used as returned (compare its SE with the bootstrap's): ",
+    paste(unique(lme4_warn), collapse = "; ")))
   if (length(zero)) notes <- c(notes, sprintf(paste0("every matched per-user difference is 0 for %s: ",
                                                     "no user-level model is fitted (nothing varies); ",
                                                     "its p-value is NA."), paste(zero, collapse = "; ")))
@@ -706,10 +767,13 @@ pyrec_analysis <- function(runs, per_user = NULL, plan = NULL, boot_index = NULL
     lv <- if (con$test[i] == "superiority") 1 - plan$alpha else 1 - 2 * plan$alpha
     q <- stats::quantile(bt$boot, c((1 - lv) / 2, 1 - (1 - lv) / 2), type = 7, names = FALSE)
     mg <- con$margin[i]
+    up <- if (plan$higher_is_better) "better" else "worse"
+    down <- if (plan$higher_is_better) "worse" else "better"
     verdict <- switch(con$test[i],
-                      superiority = if (q[1] > 0) "better" else if (q[2] < 0) "worse" else "inconclusive",
+                      superiority = if (q[1] > 0) up else if (q[2] < 0) down else "inconclusive",
                       equivalence = if (q[1] > -mg && q[2] < mg) "equivalent" else "not shown equivalent",
-                      noninferiority = if (q[1] > -mg) "non-inferior" else "not shown non-inferior")
+                      noninferiority = if (if (plan$higher_is_better) q[1] > -mg else q[2] < mg)
+                        "non-inferior" else "not shown non-inferior")
     data.frame(question = con$question[i], config = con$config[i], baseline = con$baseline[i],
                test = con$test[i], estimate = mean(m$d), boot_SE = stats::sd(bt$boot),
                CI_low = q[1], CI_high = q[2], ci_level = lv, replicates = length(bt$boot),
@@ -789,7 +853,8 @@ pyrec_analysis <- function(runs, per_user = NULL, plan = NULL, boot_index = NULL
     a <- sel$value[sel$config == con$config[i] & sel$metric == m]
     b <- sel$value[sel$config == con$baseline[i] & sel$metric == m]
     if (!length(a) || !length(b)) next
-    sim <- "simulated" %in% names(sel) &&
+    # only serving figures come from the fpga-sim latency model; training time and size are measured
+    sim <- "simulated" %in% names(sel) && grepl("latency|throughput", m) &&
       any(as.logical(sel$simulated[sel$config %in% c(con$config[i], con$baseline[i]) & sel$metric == m]))
     rows[[length(rows) + 1L]] <- data.frame(
       question = con$question[i], config = con$config[i], baseline = con$baseline[i], metric = m,
@@ -823,28 +888,43 @@ pyrec_analysis <- function(runs, per_user = NULL, plan = NULL, boot_index = NULL
     pu <- pick(user_tab, a, b, "p_adj")
     es <- pick(seed_tab, a, b, "estimate")
     eu <- pick(user_tab, a, b, "estimate")
+    s_run <- !is.na(es)
+    u_run <- !is.na(eu)
+    # the answer's estimate is the primary analysis's: seed level (adjusted for seed), else user
+    est <- if (s_run) es else if (u_run) eu else est
     ok <- function(p) !is.na(p) && p < plan$alpha
     mg <- con$margin[i]
+    why_s <- "the seed-level analysis was not run (it needs 2 seeds)"
+    why_u <- "the user-level analysis was not run (no per-user results for this metric)"
+    one <- function(shown, level, run_other, why_other) {
+      if (run_other) sprintf("%s over %s only; not shown over %s", shown, level,
+                             if (level == "splits") "users" else "splits")
+      else sprintf("%s over %s; %s", shown, level, why_other)
+    }
     verdict <- switch(con$test[i],
       superiority = {
-        s_ok <- ok(ps)
-        u_ok <- ok(pu)
-        dir_s <- if (is.na(es)) 0 else sign(es)
-        dir_u <- if (is.na(eu)) 0 else sign(eu)
-        word <- if (dir_s > 0 || (dir_s == 0 && dir_u > 0)) "better" else "worse"
-        if (s_ok && u_ok && dir_s == dir_u) sprintf("%s, over splits and over users", word)
-        else if (s_ok && !u_ok) sprintf("%s over splits only (user level: p_adj = %s); not shown over users", word, .fmt_p(pu))
-        else if (!s_ok && u_ok) sprintf("%s over users only (seed level: p_adj = %s); not shown over splits", word, .fmt_p(ps))
-        else "no difference shown (not the same: see the equivalence margin and the MDE)"
+        dir_s <- if (s_run) sign(es) else 0
+        dir_u <- if (u_run) sign(eu) else 0
+        up <- if (dir_s != 0) dir_s > 0 else dir_u > 0
+        word <- if (up == plan$higher_is_better) "better" else "worse"
+        if (ok(ps) && ok(pu) && dir_s == dir_u) sprintf("%s, over splits and over users", word)
+        else if (ok(ps)) one(sprintf("%s", word), "splits", u_run, why_u)
+        else if (ok(pu)) one(sprintf("%s", word), "users", s_run, why_s)
+        else paste0("no difference shown (not the same: see the equivalence margin and the MDE)",
+                    if (!s_run) paste0("; ", why_s) else if (!u_run) paste0("; ", why_u) else "")
       },
       equivalence = {
-        if (ok(ps) && ok(pu)) sprintf("equivalent within \u00b1%g, over splits and over users", mg)
-        else if (ok(ps)) sprintf("equivalent within \u00b1%g over splits only; not shown over users", mg)
-        else if (ok(pu)) sprintf("equivalent within \u00b1%g over users only; not shown over splits", mg)
+        shown <- sprintf("equivalent within \u00b1%g", mg)
+        if (ok(ps) && ok(pu)) sprintf("%s, over splits and over users", shown)
+        else if (ok(ps)) one(shown, "splits", u_run, why_u)
+        else if (ok(pu)) one(shown, "users", s_run, why_s)
         else sprintf("not shown equivalent within \u00b1%g", mg)
       },
       noninferiority = {
-        if (ok(ps) && ok(pu)) sprintf("non-inferior (margin %g), over splits and over users", mg)
+        shown <- sprintf("non-inferior (margin %g)", mg)
+        if (ok(ps) && ok(pu)) sprintf("%s, over splits and over users", shown)
+        else if (ok(ps)) one(shown, "splits", u_run, why_u)
+        else if (ok(pu)) one(shown, "users", s_run, why_s)
         else sprintf("not shown non-inferior (margin %g)", mg)
       })
     data.frame(question = con$question[i], config = a, baseline = b, test = con$test[i],
@@ -889,8 +969,11 @@ pyrec_analysis <- function(runs, per_user = NULL, plan = NULL, boot_index = NULL
                      sprintf(paste0("users resampled with replacement (all their seeds kept), %d ",
                                     "replicates, seed %d; percentile intervals (type 7)."),
                              plan$bootstrap, plan$boot_seed)),
-    paired = list(sprintf("Over users: per-user paired tests of %s (matched on user and seed)", m),
-                  c(sprintf("p_adj: %s within each question and test.", adj),
+    paired = list(sprintf("Descriptive: per-(user, seed) paired tests of %s", m),
+                  c(paste0("the (user, seed) pairs of one user are not independent, so these p-values are ",
+                           "optimistic and enter no verdict: inference over users is the mixed model ",
+                           "and the bootstrap."),
+                    sprintf("p_adj: %s within each question and test.", adj),
                     paste0("rank-biserial on the paired differences (zeros dropped; NA when every ",
                            "difference is 0); d_z = mean(d) / sd(d)."))),
     power = list(sprintf("Power: minimal detectable effect of each contrast of %s", m),
@@ -899,7 +982,8 @@ pyrec_analysis <- function(runs, per_user = NULL, plan = NULL, boot_index = NULL
                                 "TOST accepts when the true difference is 0."),
                          100 * plan$power, plan$alpha)),
     costs = list("What each optimization and backend costs: ratios to its baseline",
-                 "ratio = mean(config) / mean(baseline) over seeds; simulated = a value comes from the fpga-sim latency model."))
+                 c("ratio = mean(config) / mean(baseline) over seeds (no uncertainty: a few seeds of noisy timings; latency p99 from one slow seed can move it).",
+                   "simulated = the serving figure comes from the fpga-sim latency model (training time and size are measured).")))
   out <- list()
   for (nm in intersect(names(info), names(tabs))) {
     out[[nm]] <- .stats_table(tabs[[nm]], method = info[[nm]][[1]], note = info[[nm]][[2]],

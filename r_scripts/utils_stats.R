@@ -46,6 +46,18 @@
   invisible(x)
 }
 
+#' A metric name as pyrec writes it: lower case, ranking-metric aliases resolved ("HR@10" ->
+#' "hit@10", "AP@5" -> "map@5"), as `pyrec.metrics.parse_metric` does in Python.
+#' @keywords internal
+.canonical_metric <- function(metric) {
+  m <- tolower(trimws(metric))
+  parts <- regmatches(m, regexec("^([a-z_]+)@([0-9]+)$", m))[[1]]
+  if (length(parts) != 3L) return(m)
+  alias <- c(hr = "hit", hitrate = "hit", hit_rate = "hit", ap = "map", prec = "precision")
+  fam <- if (parts[2] %in% names(alias)) alias[[parts[2]]] else parts[2]
+  paste0(fam, "@", parts[3])
+}
+
 #' Keep the rows of one metric (when `metric` is given) and check the response column.
 #'
 #' A `metric` such as "ndcg@10" matches rows whose `metric` column equals it, or, in per-user

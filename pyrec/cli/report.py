@@ -18,6 +18,8 @@ def register(app: typer.Typer) -> None:
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file. Default: RESULTS_DIR/report.<format>."),
         metric: str = typer.Option("ndcg@10", "--metric", "-m", help="Quality metric analysed."),
         latency: str = typer.Option("latency_p99_ms", "--latency", help="Latency metric of the quality-latency figure."),
+        protocol: str = typer.Option(None, "--protocol", help="Evaluation protocol to report "
+                                     "(default: full-ranking when present); never pooled."),
     ) -> None:
         """Render analysis/report.Rmd (R: rmarkdown, ggplot2, car, emmeans, effectsize) for RESULTS_DIR.
 
@@ -31,5 +33,6 @@ def register(app: typer.Typer) -> None:
         from pyrec.report import render_report
 
         with user_errors():
-            path = render_report(results_dir, format=format, out=out, metric=metric, latency=latency)
+            path = render_report(results_dir, format=format, out=out, metric=metric, latency=latency,
+                                 protocol=protocol)
         typer.echo(f"Report written to {path}")

@@ -40,7 +40,7 @@ def _cell(value, column: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, float):
-        if column.startswith("p_") and value < 1e-4:
+        if (column.startswith("p_") or "_p_" in column or column.endswith("_p")) and value < 1e-4:
             return "< 1e-04"
         return f"{value:.4g}"
     try:
@@ -55,6 +55,7 @@ def _cell(value, column: str) -> str:
 
 def render(console, name: str, df) -> None:
     """Print one statistics table with its method as title and its notes as caption."""
+    from rich.markup import escape
     from rich.table import Table
 
     notes = df.attrs.get("note") or []
@@ -70,12 +71,12 @@ def render(console, name: str, df) -> None:
         notes.append(f"(more columns in stats/{name}.csv)")
     df = df[shown]
     table = Table(title=f"{name}: {df.attrs.get('method', name)}", title_justify="left",
-                  caption="\n".join(notes) or None, caption_justify="left")
+                  caption=escape("\n".join(notes)) or None, caption_justify="left")
     for col in df.columns:
         numeric = df[col].dtype.kind in "fiu"
         table.add_column(str(col), justify="right" if numeric else "left", overflow="fold")
     for row in df.itertuples(index=False):
-        table.add_row(*(_cell(v, c) for v, c in zip(row, df.columns)))
+        table.add_row(*(escape(_cell(v, c)) for v, c in zip(row, df.columns)))
     console.print(table)
 
 
@@ -109,6 +110,7 @@ def register(app: typer.Typer) -> None:
         import warnings
 
         from rich.console import Console
+        from rich.markup import escape
 
         from pyrec.cli._errors import fail
         from pyrec.diagnostics import PyrecError
@@ -127,10 +129,10 @@ def register(app: typer.Typer) -> None:
         except PyrecError as exc:
             fail(exc)
         for w in caught:
-            console.print(f"[yellow]Note:[/] {w.message}", highlight=False)
+            console.print(f"[yellow]Note:[/] {escape(str(w.message))}", highlight=False)
         first = next(iter(tables.values()), None)
         for n in (first.attrs.get("design_notes", []) if first is not None else []):
-            console.print(f"[yellow]Design:[/] {n}", highlight=False)
+            console.print(f"[yellow]Design:[/] {escape(n)}", highlight=False)
         for name in sorted(tables, key=lambda n: _ORDER.index(n) if n in _ORDER else len(_ORDER)):
             render(console, name, tables[name])
         used = first.attrs.get("metric") if first is not None else None

@@ -44,6 +44,7 @@ def render_report(
     title: str | None = None,
     timeout_s: float = 900.0,
     tables_dir: str | Path | None = None,
+    protocol: str | None = None,
 ) -> Path:
     """Render the experiment report of a ``pyrec evaluate`` results folder.
 
@@ -64,6 +65,8 @@ def render_report(
         title: report title; default ``"pyrec report: <results folder name>"``.
         timeout_s: limit for the R process, s.
         tables_dir: also write the analysis tables the report shows (CSV, one per table) here.
+        protocol: the evaluation protocol reported (default: full-ranking when present, else
+            the first); a report never pools protocols.
 
     Returns:
         Path of the rendered file.
@@ -96,7 +99,8 @@ def render_report(
             "params": {"results_dir": str(folder), "inputs_dir": str(work),
                        "r_scripts": str(r_scripts), "metric": metric, "latency": latency,
                        "title": title or f"pyrec report: {folder.name}",
-                       "tables_dir": str(Path(tables_dir).resolve()) if tables_dir else ""},
+                       "tables_dir": str(Path(tables_dir).resolve()) if tables_dir else "",
+                       "protocol": protocol or ""},
         }
         job_file = work / "job.json"
         job_file.write_text(json.dumps(job), encoding="utf-8")

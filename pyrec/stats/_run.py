@@ -53,7 +53,10 @@ def read_plan(results_dir: str | Path) -> dict[str, Any]:
         plan = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError) as exc:
         raise DataError(f"{path}: not a readable analysis plan ({exc}).") from None
-    return plan if isinstance(plan, dict) else {}
+    if not isinstance(plan, dict):
+        raise DataError(f"{path}: the analysis plan must be a JSON object of settings (e.g. "
+                        f'{{"margin": 0.005}}), not a {type(plan).__name__}.')
+    return plan
 
 
 def stats_dir(results_dir: str | Path, metric: str) -> Path:
@@ -97,7 +100,11 @@ def run_all(results_dir: str | Path, metric: str | None = None,
 
     r_env()  # fail early, with the install hint, when R is missing
     runs, per_user = read_results(results_dir)
-    settings = {**read_plan(results_dir), **{k: v for k, v in plan.items() if v is not None}}
+    file_plan = read_plan(results_dir)
+    given = {k: v for k, v in plan.items() if v is not None}
+    settings = {**file_plan, **given}
+    # the plan's margin is in the units of the plan's metric; another metric needs its own
+    settings.setdefault("margin_metric", file_plan.get("metric", "ndcg@10"))
     if metric is not None:
         settings["metric"] = metric
     if alpha is not None:
@@ -108,6 +115,8 @@ def run_all(results_dir: str | Path, metric: str | None = None,
         raise DataError(f"{str(Path(results_dir))!r}: the runs table has no column(s) {missing}; "
                         f"it has {list(runs.columns)}. Is it a `pyrec evaluate` results folder?")
     metric = canonical_metric(metric, set(runs["metric"].dropna().astype(str)))
+    if settings["margin_metric"] == settings["metric"] or "margin" in given:
+        settings["margin_metric"] = metric
     settings["metric"] = metric
     tables = api.analysis(runs, per_user, settings)
     if factors:
@@ -171,6 +180,15 @@ def save_tables(tables: dict[str, pd.DataFrame], out_dir: str | Path) -> list[Pa
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    old_index = out / "index.json"
+    if old_index.is_file():  # tables of an earlier run (e.g. with --factors) are not left behind
+        try:
+            previous = json.loads(old_index.read_text("utf-8"))
+        except (OSError, ValueError):
+            previous = {}
+        for name in previous if isinstance(previous, dict) else ():
+            for suffix in (".csv", ".json"):
+                (out / f"{name}{suffix}").unlink(missing_ok=True)
     written = []
     for name, df in tables.items():
         csv = out / f"{name}.csv"

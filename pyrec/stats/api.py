@@ -42,7 +42,9 @@ def _select(results: pd.DataFrame, metric: str, columns: Sequence[str], owner: s
         raise param_error("results", owner, "a pandas DataFrame", type(results).__name__)
     if not isinstance(metric, str) or not metric:
         raise param_error("metric", owner, "a metric name such as 'ndcg@10'", metric)
-    need = list(dict.fromkeys([*columns, "metric", "value"]))
+    # config always travels: R refuses a factorial whose cells pool several configurations
+    need = list(dict.fromkeys([*columns, *(["config"] if "config" in results.columns else []),
+                               "metric", "value"]))
     missing = [c for c in need if c not in results.columns]
     if missing:
         raise DataError(f"{owner}: the results table has no column(s) {missing}; it has "

@@ -145,3 +145,28 @@ def test_study_comparison_table(report, tiny_results):
 def test_works_offline(report):
     assert not re.search(r'(?:src|href)="https?://', report)
     assert "mathjax" not in report.lower()
+
+
+def test_two_protocols_are_reported_one_at_a_time(tiny_results, rscript_or_skip, tmp_path):
+    """A folder with full-ranking and sampled-100 runs: the report covers one protocol and says so;
+    nothing is pooled (the sampled values are 3x larger here, so pooling would show)."""
+    import shutil
+
+    folder = tmp_path / "two"
+    shutil.copytree(tiny_results, folder, ignore=shutil.ignore_patterns("report*", "stats"))
+    runs = pd.read_csv(folder / "runs.csv")
+    sampled = runs.assign(protocol="sampled-100", run_id=runs["run_id"] + "-s100",
+                          value=runs["value"] * 3)
+    both = pd.concat([runs, sampled], ignore_index=True)
+    both.to_csv(folder / "runs.csv", index=False)
+    both.to_parquet(folder / "runs.parquet", index=False)
+    full = _text(render_report(folder, out=tmp_path / "full.html").read_text(encoding="utf-8"))
+    assert "this report covers full-ranking only" in full and "--protocol" in full
+    ndcg = runs[runs["metric"] == "ndcg@10"].groupby("config")["value"].mean()
+    for mean in ndcg:
+        assert f"{mean:.4g}"[:5] in full
+    for mean in ndcg * 3:
+        assert f"{mean:.4g}"[:6] not in full
+    samp = _text(render_report(folder, out=tmp_path / "s.html", protocol="sampled-100")
+                 .read_text(encoding="utf-8"))
+    assert "this report covers sampled-100 only" in samp

@@ -17,7 +17,7 @@ Tolerances (relative unless said otherwise):
   of the ANOVA strata (``_oracle.balanced_reml``, exact, boundaries included): estimate 1e-8,
   SE 1e-4 (lme4 stops its optimiser at a gradient tolerance), variance components 1e-3 (and
   1e-3 of the residual variance absolute), Satterthwaite df = U - 1 (the paired t on the users'
-  seed-averaged differences) 1e-4 (lmerTest differentiates numerically). statsmodels MixedLM
+  seed-averaged differences) 2.5e-4 (lmerTest differentiates numerically). statsmodels MixedLM
   (REML, d ~ 1 + (1|user) on the differences, the part of the likelihood that carries the
   contrast): estimate 1e-6, SE 1e-4. Where the user x config variance is below 1e-3 of the
   residual (near the boundary, optimisers stop early): MixedLM SE 1e-3 and df 5e-2.
@@ -48,8 +48,8 @@ import pytest
 pytestmark = pytest.mark.r
 
 METRIC = "ndcg@10"
-COSTS = ["train_time_s", "model_size_mib", "latency_p50_ms", "latency_p99_ms",
-         "throughput_users_s"]
+COSTS = ["train_time_s", "model_size_mib", "encoder_size_mib", "latency_p50_ms",
+         "latency_p99_ms", "throughput_users_s"]
 KEY = ("dataset", "split", "protocol")
 DEFAULT_RESULTS = Path(__file__).parent / "data" / "ml100k-default"
 B = 300  # bootstrap replicates in the exact cross-checks
@@ -152,36 +152,48 @@ def fmt_p(p):
     return "NA" if p is None or np.isnan(p) else "< 1e-4" if p < 1e-4 else f"{p:.3g}"
 
 
-def expected_verdict(c, ps, pu_, es, eu, alpha):
+def expected_verdict(c, ps, pu_, es, eu, alpha, higher=True):
     """The intersection-union verdict of stats_design.R, rewritten."""
     def ok(p):
         return p is not None and not np.isnan(p) and p < alpha
 
+    def ran(e):
+        return e is not None and not np.isnan(e)
+
+    why_s = "the seed-level analysis was not run (it needs 2 seeds)"
+    why_u = "the user-level analysis was not run (no per-user results for this metric)"
+
+    def one(shown, level, run_other, why_other):
+        if run_other:
+            other = "users" if level == "splits" else "splits"
+            return f"{shown} over {level} only; not shown over {other}"
+        return f"{shown} over {level}; {why_other}"
+
     mg = c["margin"]
+    s_run, u_run = ran(es), ran(eu)
     if c["test"] == "superiority":
-        ds = 0 if es is None or np.isnan(es) else np.sign(es)
-        du = 0 if eu is None or np.isnan(eu) else np.sign(eu)
-        word = "better" if ds > 0 or (ds == 0 and du > 0) else "worse"
+        ds = np.sign(es) if s_run else 0
+        du = np.sign(eu) if u_run else 0
+        up = ds > 0 if ds != 0 else du > 0
+        word = "better" if up == higher else "worse"
         if ok(ps) and ok(pu_) and ds == du:
             return f"{word}, over splits and over users"
-        if ok(ps) and not ok(pu_):
-            return (f"{word} over splits only (user level: p_adj = {fmt_p(pu_)}); "
-                    "not shown over users")
-        if not ok(ps) and ok(pu_):
-            return (f"{word} over users only (seed level: p_adj = {fmt_p(ps)}); "
-                    "not shown over splits")
-        return "no difference shown (not the same: see the equivalence margin and the MDE)"
-    if c["test"] == "equivalence":
-        if ok(ps) and ok(pu_):
-            return f"equivalent within \u00b1{mg:g}, over splits and over users"
         if ok(ps):
-            return f"equivalent within \u00b1{mg:g} over splits only; not shown over users"
+            return one(word, "splits", u_run, why_u)
         if ok(pu_):
-            return f"equivalent within \u00b1{mg:g} over users only; not shown over splits"
-        return f"not shown equivalent within \u00b1{mg:g}"
+            return one(word, "users", s_run, why_s)
+        tail = f"; {why_s}" if not s_run else (f"; {why_u}" if not u_run else "")
+        return "no difference shown (not the same: see the equivalence margin and the MDE)" + tail
+    shown = (f"equivalent within \u00b1{mg:g}" if c["test"] == "equivalence"
+             else f"non-inferior (margin {mg:g})")
     if ok(ps) and ok(pu_):
-        return f"non-inferior (margin {mg:g}), over splits and over users"
-    return f"not shown non-inferior (margin {mg:g})"
+        return f"{shown}, over splits and over users"
+    if ok(ps):
+        return one(shown, "splits", u_run, why_u)
+    if ok(pu_):
+        return one(shown, "users", s_run, why_s)
+    return (f"not shown equivalent within \u00b1{mg:g}" if c["test"] == "equivalence"
+            else f"not shown non-inferior (margin {mg:g})")
 
 
 def check_unit(res: dict, runs: pd.DataFrame, pu: pd.DataFrame | None, plan: dict,
@@ -339,7 +351,9 @@ def check_unit(res: dict, runs: pd.DataFrame, pu: pd.DataFrame | None, plan: dic
             else:
                 pt_ref = O.paired_user_means(sub, a, b)
                 close(row["SE"], pt_ref["SE"], rtol=1e-4, what=what + " SE (paired t)")
-                close(row["df"], pt_ref["df"], rtol=5e-2 if tiny else 1e-4,
+                # lmerTest differentiates the REML deviance numerically: 1e-4 at best, 2.5e-4 seen
+                # on the real grid (941.90 for 942)
+                close(row["df"], pt_ref["df"], rtol=5e-2 if tiny else 2.5e-4,
                       what=what + " Satterthwaite df = U - 1")
         elif balanced and multi_seed:
             # every (user, seed) pair has both configurations but users miss some seeds: the
@@ -470,7 +484,9 @@ def check_unit(res: dict, runs: pd.DataFrame, pu: pd.DataFrame | None, plan: dic
             if len(a) and len(b):
                 want.append((c["config"], c["baseline"], mt, a["value"].mean(), b["value"].mean(),
                              min(len(a), len(b)),
-                             bool(a["simulated"].any() or b["simulated"].any())))
+                             # only serving figures (latency, throughput) are simulated
+                             bool(("latency" in mt or "throughput" in mt)
+                                  and (a["simulated"].any() or b["simulated"].any()))))
     assert len(ct) == len(want)
     if want:
         w = pd.DataFrame(want, columns=["config", "baseline", "metric", "ma", "mb", "n", "sim"])
@@ -492,9 +508,12 @@ def check_unit(res: dict, runs: pd.DataFrame, pu: pd.DataFrame | None, plan: dic
         j = pairs.index((c["config"], c["baseline"]))
         ma = r.loc[r["config"] == c["config"], "value"].mean()
         mb = r.loc[r["config"] == c["baseline"], "value"].mean()
-        close(row["estimate"], ma - mb, rtol=1e-10, atol=1e-15, what="verdict estimate")
-        close(row["relative"], (ma - mb) / mb, rtol=1e-10, atol=1e-15, what="verdict relative")
         ps = seed_ref["p_adj"].iloc[j] if seed_ref is not None else np.nan
+        # the answer's estimate is the primary analysis's: seed level, else user level
+        want_est = (seed_ref["estimate"].iloc[j] if seed_ref is not None
+                    else ul["estimate"].iloc[j] if len(ul) else ma - mb)
+        close(row["estimate"], want_est, rtol=1e-8, atol=1e-15, what="verdict estimate")
+        close(row["relative"], want_est / mb, rtol=1e-8, atol=1e-15, what="verdict relative")
         close(row["seed_p_adj"], ps, atol=1e-300, what="verdict seed_p_adj")
         close(row["user_p_adj"], ul["p_adj"].iloc[j], rtol=1e-12, what="verdict user_p_adj")
         assert row["bootstrap"] == bt["verdict"].iloc[j]
@@ -658,7 +677,8 @@ def test_duplicated_run_is_identical_by_construction(r_ready):
     assert any("hybrid@deepspeed" in n and "identical" in n for n in notes_of(res))
     c = res["costs"]
     assert set(c["config"]) == {"hybrid+quantization@cpu", "hybrid@fpga", "hybrid@deepspeed"}
-    assert c.loc[c["config"] == "hybrid@fpga", "simulated"].all()
+    fpga = c[c["config"] == "hybrid@fpga"].set_index("metric")["simulated"]
+    assert not fpga.any()  # its training time and size are measured; only serving is simulated
 
 
 def test_single_seed(r_ready):

@@ -88,3 +88,70 @@ def test_cli_errors_are_one_line(results_dir, tmp_path):
     assert res.exit_code == 2 and "factor(s) ['nope'] are not columns" in res.output
     res = CliRunner().invoke(app, ["stats", str(results_dir), "--p-adjust", "fdr"])
     assert res.exit_code == 2 and "--p-adjust must be" in res.output
+
+
+def _cost_runs(values: dict[str, list[float]], metric: str = "latency_p99_ms") -> pd.DataFrame:
+    rows = []
+    for cfg, vals in values.items():
+        arch = cfg.split("@")[0]
+        for seed, v in enumerate(vals):
+            rows.append({"run_id": f"{cfg}-{seed}", "dataset": "d", "split": "s", "protocol": "full-ranking",
+                         "seed": seed, "architecture": arch, "model": arch, "optimization": "none",
+                         "backend": "cpu", "config": cfg, "simulated": False, "metric": metric,
+                         "value": v, "unit": "ms"})
+    return pd.DataFrame(rows)
+
+
+def test_lower_is_better_metrics_and_margins_in_other_units(r_ready):
+    """A latency that is lower is 'better'; the plan's NDCG margin is not applied to milliseconds."""
+    from pyrec.stats import analysis
+
+    runs = _cost_runs({"hybrid@cpu": [1.0, 1.1, 0.9], "gnn@cpu": [2.0, 2.2, 1.9]})
+    con = [{"question": "Q1", "config": "hybrid@cpu", "baseline": "gnn@cpu", "test": "superiority"}]
+    res = analysis(runs, None, {"metric": "latency_p99_ms", "contrasts": con})
+    verdict = res["contrasts"]["verdict"].iloc[0]
+    assert verdict.startswith("better over splits; the user-level analysis was not run"), verdict
+    eq = [{"question": "Q2", "config": "hybrid@cpu", "baseline": "gnn@cpu", "test": "equivalence"}]
+    res = analysis(runs, None, {"metric": "latency_p99_ms", "margin_metric": "ndcg@10", "contrasts": eq})
+    assert res["contrasts"]["test"].iloc[0] == "superiority"
+    assert any("no equivalence margin in the units of latency_p99_ms" in n
+               for n in res["contrasts"].attrs["design_notes"])
+
+
+def test_plan_defaults_and_bad_plans(results_dir):
+    from pyrec.diagnostics import DataError
+    from pyrec.stats import run_all
+
+    no_test = {"contrasts": [{"question": "Q1", "config": "item-knn+cos", "baseline": "pop@cpu"}],
+               "bootstrap": 100}
+    (results_dir / "analysis.json").write_text(json.dumps(no_test), "utf-8")
+    assert run_all(results_dir, save=False)["contrasts"]["test"].tolist() == ["superiority"]
+    (results_dir / "analysis.json").write_text("[1, 2]", "utf-8")
+    with pytest.raises(DataError, match="must be a JSON object"):
+        run_all(results_dir, save=False)
+    (results_dir / "analysis.json").write_text("{", "utf-8")
+    with pytest.raises(DataError, match="not a readable analysis plan"):
+        run_all(results_dir, save=False)
+
+
+def test_a_config_missing_a_seed_is_said_and_the_answer_is_the_models_estimate(results_dir):
+    from pyrec.stats import run_all
+
+    runs = pd.read_parquet(results_dir / "runs.parquet")
+    runs = runs[~((runs["config"] == "pop@cpu") & (runs["seed"] == 2))]
+    runs.to_parquet(results_dir / "runs.parquet", index=False)
+    tables = run_all(results_dir, save=False)
+    notes = tables["contrasts"].attrs["design_notes"]
+    assert any("pop@cpu lack(s) some of the 3 seeds (pop@cpu: 2)" in n for n in notes), notes
+    answer = tables["contrasts"].iloc[0]
+    assert answer["estimate"] == pytest.approx(tables["seed_level"]["estimate"].iloc[0], rel=1e-12)
+
+
+def test_a_later_run_leaves_no_stale_tables(results_dir):
+    from pyrec.stats import run_all
+
+    run_all(results_dir, "latency_p50_ms", factors=["architecture"])
+    out = results_dir / "stats" / "latency_p50_ms"
+    assert (out / "anova.csv").is_file()
+    run_all(results_dir, "latency_p50_ms")
+    assert not (out / "anova.csv").exists() and not (out / "anova.json").exists()
