@@ -25,6 +25,8 @@ _LAZY = {
     "evaluate": "pyrec.experiment",  # -> runs DataFrame (also reticulate: pyrec$evaluate(...))
     "render_report": "pyrec.report",  # -> Path of the HTML/PDF report
     "train_and_evaluate": "pyrec.pipeline",  # one configuration: load, split, fit, evaluate, write
+    "recommend": "pyrec.pipeline",  # -> DataFrame user, rank, item, score (model or run folder)
+    "score": "pyrec.pipeline",  # -> numpy [users, items]
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _LAZY, eager=["__version__"])

@@ -16,8 +16,8 @@ from typing import Any
 from pyrec.data.split import PROTOCOLS
 from pyrec.diagnostics import param_error
 
-__all__ = ["SPLITS", "RunResult", "build_model", "default_min_rating", "fit_model",
-           "train_and_evaluate"]
+__all__ = ["SPLITS", "RunResult", "build_model", "default_min_rating", "fit_model", "recommend",
+           "score", "train_and_evaluate"]
 
 #: split protocols accepted by :func:`train_and_evaluate` (owned by :mod:`pyrec.data.split`;
 #: ``released``: a dataset's own split)
@@ -90,6 +90,66 @@ def fit_model(model, split, *, backend=None, init_state=None, progress: bool = F
     t0 = time.perf_counter()
     model.fit(split, **kwargs)
     return time.perf_counter() - t0
+
+
+def _fitted(model):
+    """A fitted Recommender, or one loaded from a `pyrec train` run / model folder."""
+    if isinstance(model, (str, Path)):
+        from pyrec.models import load_model
+
+        folder = Path(model)
+        return load_model(folder / "model" if (folder / "model" / "model.json").is_file() else folder)
+    return model
+
+
+def score(model, users) -> Any:
+    """Scores of every item for ``users``: one call for scripts and R (``pyrec$score``).
+
+    Args:
+        model: a fitted :class:`~pyrec.models.Recommender`, or the folder of a `pyrec train` run
+            (or of a saved model).
+        users: user indices (ints, 0-based as in the run's split).
+
+    Returns:
+        numpy float32 array [len(users), n_items] (higher is better; training items not masked).
+
+    Raises:
+        DataError: the folder holds no saved model. NotFittedError: an unfitted model.
+    """
+    import numpy as np
+
+    rec = _fitted(model)
+    out = rec.score(np.asarray(users, dtype=np.int64).reshape(-1))
+    return out.detach().float().cpu().numpy() if hasattr(out, "detach") else np.asarray(out)
+
+
+def recommend(model, users, k: int = 10, *, exclude_seen: bool = True):
+    """Top-``k`` recommendations as a tidy table: one call for scripts and R (``pyrec$recommend``).
+
+    Args:
+        model: a fitted Recommender or a `pyrec train` run (or model) folder.
+        users: user indices (0-based, as in the run's split).
+        k: list length.
+        exclude_seen: leave out each user's training items.
+
+    Returns:
+        pandas DataFrame ``user, rank, item, score`` (rank 1 = best; ties by lower item index;
+        users with fewer than ``k`` unseen items get shorter lists).
+
+    Raises:
+        ConfigError: bad ``k``. DataError: no saved model in the folder.
+    """
+    import numpy as np
+    import pandas as pd
+
+    rec = _fitted(model)
+    users = np.asarray(users, dtype=np.int64).reshape(-1)
+    top = rec.recommend(users, k=k, exclude_seen=exclude_seen)
+    top = top.cpu().numpy() if hasattr(top, "cpu") else np.asarray(top)
+    scores = score(rec, users)
+    rows = [(int(u), r + 1, int(i), float(scores[n, i]))
+            for n, u in enumerate(users) for r, i in enumerate(top[n]) if i >= 0]
+    return pd.DataFrame(rows, columns=["user", "rank", "item", "score"])
 
 
 def default_min_rating(dataset: str) -> float | None:

@@ -4,6 +4,7 @@
 #   runs <- pyrec_evaluate(quick = TRUE, out = "results/quick")   # data.frame, one row per run x metric
 #   tabs <- pyrec_stats("results/quick")  # list of data.frames: contrasts (Q1-Q3), seed_level, ...
 #   pyrec_report("results/quick")         # path of the self-contained HTML report
+#   pyrec_recommend("runs/lgcn", 0:4, k = 10)  # top-k of a `pyrec train` run: user, rank, item, score
 #   pyrec_config()                        # versions and paths of pyrec, Python and torch
 #
 # Python is found as the tensorflow R package does it: PYREC_PYTHON (copied to RETICULATE_PYTHON)
@@ -219,6 +220,19 @@ pyrec_stats <- function(results_dir, metric = NULL, ..., save = FALSE) {
     per_user <- pyrec_as_data_frame(.pyrec_call("pandas", "read_parquet", pu_file, filters = filters))
   }
   list(runs = runs, per_user = per_user)
+}
+
+#' Top-k recommendations of a trained model (`pyrec.recommend`).
+#'
+#' @param model the folder of a `pyrec train` run (or of a saved model).
+#' @param users integer user indices (0-based, as in the run's split).
+#' @param k list length.
+#' @param exclude_seen leave out each user's training items.
+#' @return data.frame with user, rank (1 = best), item, score.
+pyrec_recommend <- function(model, users, k = 10L, exclude_seen = TRUE) {
+  out <- .pyrec_call("pyrec.pipeline", "recommend", normalizePath(model, mustWork = TRUE),
+                     as.list(as.integer(users)), k = as.integer(k), exclude_seen = exclude_seen)
+  if (is.data.frame(out)) out else pyrec_as_data_frame(out)
 }
 
 #' Render the pyrec report of a results folder (`pyrec report`).

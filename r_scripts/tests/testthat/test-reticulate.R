@@ -139,3 +139,17 @@ test_that("pyrec_config reports the pyrec, Python and torch versions and paths",
   expect_match(out, "torch ", fixed = TRUE)
   expect_match(out, "Python ", fixed = TRUE)
 })
+
+test_that("pyrec_recommend returns the top-k of a trained run as a data.frame", {
+  skip_if_no_pyrec()
+  root <- .ml100k()
+  source(file.path(.scripts_dir(), "pyrec.R"))
+  out <- file.path(tempdir(), "pyrec-pop-run")
+  .pyrec_call("pyrec.pipeline", "train_and_evaluate", "pop", "ml-100k", data_dir = root, out = out,
+              progress = FALSE, overwrite = TRUE)
+  recs <- pyrec_recommend(out, c(0, 5), k = 3)
+  expect_s3_class(recs, "data.frame")
+  expect_identical(names(recs), c("user", "rank", "item", "score"))
+  expect_equal(nrow(recs), 6L)
+  expect_true(all(diff(recs$score[recs$user == 0]) <= 0))
+})
