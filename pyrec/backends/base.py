@@ -53,6 +53,10 @@ class Backend:
     name: ClassVar[str] = "backend"
     #: True when latency figures come from a model of hardware rather than a measurement
     simulated: ClassVar[bool] = False
+    #: True when a model's trainer can run its steps on this backend (``fit(backend=...)``)
+    can_train: ClassVar[bool] = True
+    #: True when the dynamic INT8 quantization of torch.ao (a CPU kernel path) runs here
+    runs_dynamic_int8: ClassVar[bool] = True
     #: dtypes this backend accepts
     dtypes: ClassVar[tuple[str, ...]] = tuple(DTYPES)
 

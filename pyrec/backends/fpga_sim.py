@@ -136,6 +136,7 @@ class FPGASimBackend(Backend):
 
     name: ClassVar[str] = "fpga-sim"
     simulated: ClassVar[bool] = True
+    can_train: ClassVar[bool] = False  # it serves a trained model's scoring head only
     dtypes: ClassVar[tuple[str, ...]] = ("fp32",)
 
     def __init__(self, precision: str = "ap_fixed<16,6>", reuse_factor: int = 1, strategy: str = "Latency",

@@ -57,8 +57,8 @@ class RunSpec:
 
     @property
     def simulated(self) -> bool:
-        """True when results come from a simulation (the fpga-sim serving path)."""
-        return self.serve_backend == "fpga-sim"
+        """True when results come from a simulation (a serving backend that says so, fpga-sim)."""
+        return _backend(self.serve_backend).simulated
 
     def evaluated_model(self) -> tuple[str, str]:
         """``(architecture, model)`` of the model whose results the rows hold.
@@ -100,6 +100,20 @@ class Skipped:
     reason: str
 
 
+def _backend(name: str):
+    """The registered Backend class ``name``: its class attributes say what it can do."""
+    from pyrec.backends.registry import backend_class
+
+    return backend_class(name)
+
+
+def _model_fit_takes_backend(model: str) -> bool:
+    from pyrec.models import get_model_class
+    from pyrec.models.base import fit_accepts
+
+    return fit_accepts(get_model_class(model), "backend")
+
+
 def static_skip_reason(entry: ConfigurationEntry) -> str | None:
     """Why a combination is impossible whatever the machine, or None.
 
@@ -114,12 +128,15 @@ def static_skip_reason(entry: ConfigurationEntry) -> str | None:
         return f"{what} needs a language model; {model} ({arch}) has no text encoder"
     if opt == "distillation" and arch != "hybrid":
         return f"distillation needs a trained hybrid teacher; {model} ({arch}) is not a hybrid"
-    if opt == "quantization" and "cuda" in (train_b, serve_b):
-        return "dynamic INT8 quantization (torch.ao quantize_dynamic) runs on CPU only, not cuda"
-    if train_b == "fpga-sim":
-        return "fpga-sim is an inference (serving) backend; it cannot train (use e.g. 'deepspeed+fpga-sim')"
-    if model == "pop" and train_b in ("deepspeed", "cuda"):
-        return f"pop has no trainable parameters; the {train_b} backend has nothing to train"
+    no_int8 = [b for b in dict.fromkeys((train_b, serve_b)) if not _backend(b).runs_dynamic_int8]
+    if opt == "quantization" and no_int8:
+        return (f"dynamic INT8 quantization (torch.ao quantize_dynamic) runs on CPU kernels only, "
+                f"not on {no_int8[0]}")
+    if not _backend(train_b).can_train:
+        return (f"{train_b} is an inference (serving) backend; it cannot train (use e.g. "
+                f"'deepspeed+{train_b}')")
+    if train_b != "cpu" and not _model_fit_takes_backend(model):
+        return f"{model} has no trainable parameters; the {train_b} backend has nothing to train"
     return None
 
 

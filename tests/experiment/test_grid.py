@@ -16,7 +16,7 @@ from pyrec.experiment._grid import static_skip_reason
         ({"architecture": "gnn", "optimization": "quantization"}, "no text encoder"),
         ({"architecture": "baseline", "model": "mf", "optimization": "lora"}, "no text encoder"),
         ({"architecture": "llm", "optimization": "distillation"}, "hybrid teacher"),
-        ({"architecture": "hybrid", "optimization": "quantization", "backend": "cuda"}, "CPU only"),
+        ({"architecture": "hybrid", "optimization": "quantization", "backend": "cuda"}, "CPU kernels only"),
         ({"architecture": "hybrid", "backend": "fpga-sim+cpu"}, "cannot train"),
         ({"architecture": "baseline", "model": "pop", "backend": "deepspeed"}, "nothing to train"),
     ],
@@ -105,3 +105,16 @@ def test_cuda_without_a_gpu_is_skipped_with_the_backends_reason():
     assert [s.label for s in specs] == ["lightgcn@cpu"]
     assert skipped[0].config == "lightgcn@cuda"
     assert skipped[0].reason.startswith("backend 'cuda' is not available on this machine")
+
+
+def test_backends_carry_their_capabilities_and_the_grid_asks_them(monkeypatch):
+    """A serving-only backend is told apart by its attribute, not its name."""
+    from pyrec.backends import fpga_sim
+    from pyrec.experiment._config import ConfigurationEntry
+    from pyrec.experiment._grid import static_skip_reason
+
+    assert not fpga_sim.FPGASimBackend.can_train and fpga_sim.FPGASimBackend.simulated
+    entry = ConfigurationEntry(architecture="gnn", backend="fpga-sim+cpu")
+    assert "cannot train" in static_skip_reason(entry)
+    monkeypatch.setattr(fpga_sim.FPGASimBackend, "can_train", True)
+    assert static_skip_reason(entry) is None
