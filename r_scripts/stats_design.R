@@ -901,6 +901,12 @@ pyrec_analysis <- function(runs, per_user = NULL, plan = NULL, boot_index = NULL
                              if (level == "splits") "users" else "splits")
       else sprintf("%s over %s; %s", shown, level, why_other)
     }
+    both <- function(shown, not_shown) {  # shown where both analyses reject, else say which
+      if (ok(ps) && ok(pu)) sprintf("%s, over splits and over users", shown)
+      else if (ok(ps)) one(shown, "splits", u_run, why_u)
+      else if (ok(pu)) one(shown, "users", s_run, why_s)
+      else not_shown
+    }
     verdict <- switch(con$test[i],
       superiority = {
         dir_s <- if (s_run) sign(es) else 0
@@ -913,20 +919,10 @@ pyrec_analysis <- function(runs, per_user = NULL, plan = NULL, boot_index = NULL
         else paste0("no difference shown (not the same: see the equivalence margin and the MDE)",
                     if (!s_run) paste0("; ", why_s) else if (!u_run) paste0("; ", why_u) else "")
       },
-      equivalence = {
-        shown <- sprintf("equivalent within \u00b1%g", mg)
-        if (ok(ps) && ok(pu)) sprintf("%s, over splits and over users", shown)
-        else if (ok(ps)) one(shown, "splits", u_run, why_u)
-        else if (ok(pu)) one(shown, "users", s_run, why_s)
-        else sprintf("not shown equivalent within \u00b1%g", mg)
-      },
-      noninferiority = {
-        shown <- sprintf("non-inferior (margin %g)", mg)
-        if (ok(ps) && ok(pu)) sprintf("%s, over splits and over users", shown)
-        else if (ok(ps)) one(shown, "splits", u_run, why_u)
-        else if (ok(pu)) one(shown, "users", s_run, why_s)
-        else sprintf("not shown non-inferior (margin %g)", mg)
-      })
+      equivalence = both(sprintf("equivalent within \u00b1%g", mg),
+                         sprintf("not shown equivalent within \u00b1%g", mg)),
+      noninferiority = both(sprintf("non-inferior (margin %g)", mg),
+                            sprintf("not shown non-inferior (margin %g)", mg)))
     data.frame(question = con$question[i], config = a, baseline = b, test = con$test[i],
                margin = if (con$test[i] == "superiority") NA_real_ else mg,
                estimate = est, relative = est / mean(r$value[r$config == b]),
