@@ -28,15 +28,23 @@ def read_results(results_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame | 
     folder = Path(results_dir)
     if not folder.is_dir():
         raise DataError(f"The results folder {str(folder)!r} does not exist.")
+    def read(path: Path, reader) -> pd.DataFrame:
+        try:
+            return reader(path)
+        except Exception as exc:  # noqa: BLE001 - pyarrow/pandas raise many types on bad files
+            raise DataError(f"{path} cannot be read ({type(exc).__name__}: {exc}); it may be "
+                            "truncated or not written by pyrec. Re-run `pyrec evaluate` (it "
+                            "resumes and rewrites it).") from None
+
     if (folder / "runs.parquet").is_file():
-        runs = pd.read_parquet(folder / "runs.parquet")
+        runs = read(folder / "runs.parquet", pd.read_parquet)
     elif (folder / "runs.csv").is_file():
-        runs = pd.read_csv(folder / "runs.csv")
+        runs = read(folder / "runs.csv", pd.read_csv)
     else:
         raise DataError(f"{str(folder)!r} holds no runs.parquet or runs.csv; is it a "
                         "`pyrec evaluate` results folder?")
     per_user = folder / "per_user.parquet"
-    return runs, (pd.read_parquet(per_user) if per_user.is_file() else None)
+    return runs, (read(per_user, pd.read_parquet) if per_user.is_file() else None)
 
 
 def read_plan(results_dir: str | Path) -> dict[str, Any]:

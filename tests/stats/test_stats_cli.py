@@ -155,3 +155,16 @@ def test_a_later_run_leaves_no_stale_tables(results_dir):
     assert (out / "anova.csv").is_file()
     run_all(results_dir, "latency_p50_ms")
     assert not (out / "anova.csv").exists() and not (out / "anova.json").exists()
+
+
+def test_corrupt_or_incomplete_results_are_named(results_dir):
+    from pyrec.cli import app
+
+    (results_dir / "runs.parquet").write_bytes(b"not parquet")
+    res = CliRunner().invoke(app, ["stats", str(results_dir)])
+    assert res.exit_code == 2 and "runs.parquet cannot be read" in res.output
+    assert "Traceback" not in res.output
+    (results_dir / "runs.parquet").unlink()
+    pd.DataFrame({"config": ["a"], "value": [1.0]}).to_csv(results_dir / "runs.csv", index=False)
+    res = CliRunner().invoke(app, ["stats", str(results_dir)])
+    assert res.exit_code == 2 and "has no column(s) ['metric', 'seed']" in res.output
