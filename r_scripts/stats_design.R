@@ -916,13 +916,20 @@ pyrec_analysis <- function(runs, per_user = NULL, plan = NULL, boot_index = NULL
         if (ok(ps) && ok(pu) && dir_s == dir_u) sprintf("%s, over splits and over users", word)
         else if (ok(ps)) one(sprintf("%s", word), "splits", u_run, why_u)
         else if (ok(pu)) one(sprintf("%s", word), "users", s_run, why_s)
-        else paste0("no difference shown (not the same: see the equivalence margin and the MDE)",
+        else paste0(if (is.na(plan$margin)) "no difference shown (not the same: see the MDE)" else
+                      "no difference shown (not the same: see the equivalence margin and the MDE)",
                     if (!s_run) paste0("; ", why_s) else if (!u_run) paste0("; ", why_u) else "")
       },
       equivalence = both(sprintf("equivalent within \u00b1%g", mg),
                          sprintf("not shown equivalent within \u00b1%g", mg)),
       noninferiority = both(sprintf("non-inferior (margin %g)", mg),
                             sprintf("not shown non-inferior (margin %g)", mg)))
+    simulated <- function(cfg) "simulated" %in% names(r) && any(as.logical(r$simulated[r$config == cfg]))
+    if (grepl("latency|throughput", plan$metric) && xor(simulated(a), simulated(b))) {
+      verdict <- sprintf(paste0("not comparable: the %s of %s is simulated (fpga-sim latency model), ",
+                                "the other's measured; the tests are shown for reference only"),
+                         plan$metric, if (simulated(a)) a else b)
+    }
     data.frame(question = con$question[i], config = a, baseline = b, test = con$test[i],
                margin = if (con$test[i] == "superiority") NA_real_ else mg,
                estimate = est, relative = est / mean(r$value[r$config == b]),
@@ -952,7 +959,9 @@ pyrec_analysis <- function(runs, per_user = NULL, plan = NULL, boot_index = NULL
                   "configurations identical to another by construction are reported, never tested."),
     seed_level = list(sprintf("Over splits: planned contrasts of %s in value ~ config + seed", m),
                       c(sprintf(paste0("one value per configuration and seed (the run mean); seed is a ",
-                                       "block; p_adj: %s within each question."), adj),
+                                       "block; one residual variance pooled over the configurations ",
+                                       "(equal variances assumed: check noisy cost metrics against ",
+                                       "their spread over seeds); p_adj: %s within each question."), adj),
                         sprintf("superiority: two-sided t, %g%% CI; equivalence: TOST against \u00b1margin, %g%% CI.",
                                 100 * (1 - plan$alpha), 100 * (1 - 2 * plan$alpha)))),
     blocking = list("Seed as a block vs seeds as replicates",

@@ -220,6 +220,12 @@ class AnalysisConfig(_Strict):
     boot_seed: int = 1
     ddf: Literal["Satterthwaite", "Kenward-Roger"] = "Satterthwaite"
     """denominator df of the user-level mixed model (Kenward-Roger only for small data)."""
+    target_mde: float | None = Field(default=None, gt=0)
+    """also report the seeds the blocked model needs to detect this difference."""
+    margin_metric: str | None = None
+    """the metric whose units ``margin`` is in (default: ``metric``)."""
+    higher_is_better: bool | None = None
+    """direction of ``metric`` (default: from its name; latency, time and size are lower-better)."""
     contrasts: list[ContrastEntry] = []
 
 

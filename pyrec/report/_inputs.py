@@ -92,13 +92,20 @@ def write_inputs(results_dir: Path, workdir: Path, metric: str = "ndcg@10") -> l
     """
     name, k = _split_metric(metric)
     written: list[Path] = []
+    def read_parquet(path: Path) -> pd.DataFrame:
+        try:
+            return pd.read_parquet(path)
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises many types on a bad file
+            raise DataError(f"{path} cannot be read ({type(exc).__name__}: {exc}); re-run "
+                            "`pyrec evaluate` (it resumes and rewrites it).") from None
+
     if not any((results_dir / f).is_file() for f in ("runs.csv", "runs.csv.gz")):
         out = workdir / "runs.csv.gz"
-        pd.read_parquet(results_dir / "runs.parquet").to_csv(out, index=False)
+        read_parquet(results_dir / "runs.parquet").to_csv(out, index=False)
         written.append(out)
     has_pu_csv = any((results_dir / f).is_file() for f in ("per_user.csv", "per_user.csv.gz"))
     if not has_pu_csv and (results_dir / "per_user.parquet").is_file():
-        pu = pd.read_parquet(results_dir / "per_user.parquet")
+        pu = read_parquet(results_dir / "per_user.parquet")
         if len(pu):
             keep = (pu["metric"].astype(str) == name) & (pu["k"] == k) if "k" in pu else \
                 pu["metric"].astype(str) == metric

@@ -28,6 +28,25 @@ FORMATS = ("html", "pdf")
 _DRIVER = Path(__file__).with_name("_render.R")
 
 
+def _check_plan(folder: Path) -> None:
+    """Refuse a results folder whose ``analysis.json`` `pyrec stats` would refuse too.
+
+    Raises:
+        DataError: unreadable plan. ConfigError: a setting out of range (naming it).
+    """
+    from pyrec.experiment._config import AnalysisConfig
+    from pyrec.stats._run import read_plan
+
+    plan = read_plan(folder)
+    try:
+        AnalysisConfig.model_validate(plan)
+    except ValueError as exc:  # pydantic's ValidationError
+        from pyrec.diagnostics import ConfigError
+
+        first = str(exc).splitlines()
+        raise ConfigError(f"{folder / 'analysis.json'}: {' '.join(first[1:3]).strip()}") from None
+
+
 def _r_scripts() -> Path:
     from pyrec.stats._bridge import r_scripts_dir
 
@@ -81,6 +100,7 @@ def render_report(
     if format not in FORMATS:
         raise param_error("format", "render_report", f"one of {list(FORMATS)}", format)
     folder = check_results_dir(results_dir).resolve()
+    _check_plan(folder)
     engine = latex_engine() if format == "pdf" else None
     exe = rscript()
     source = report_source()

@@ -203,7 +203,8 @@ def save_tables(tables: dict[str, pd.DataFrame], out_dir: str | Path) -> list[Pa
         df.to_csv(csv, index=False)
         doc = {"table": name, "method": df.attrs.get("method", name),
                "attrs": _json_safe(dict(df.attrs)),
-               "rows": json.loads(df.to_json(orient="records", force_ascii=False))}
+               "rows": json.loads(df.to_json(orient="records", force_ascii=False,
+                                             double_precision=15))}
         js = out / f"{name}.json"
         js.write_text(json.dumps(doc, indent=2, ensure_ascii=False), encoding="utf-8")
         written += [csv, js]

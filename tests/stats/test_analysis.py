@@ -23,7 +23,8 @@ Tolerances (relative unless said otherwise):
   residual (near the boundary, optimisers stop early): MixedLM SE 1e-3 and df 5e-2.
 * User level, each (user, seed) pair under both configurations but users missing seeds: the
   one-way REML of the differences over users (``_oracle.OneWayREML``): estimate 1e-6, SE 1e-4,
-  df 1e-3, variances 1e-4 / 1e-3; MixedLM of the differences: estimate 1e-5, SE 1e-4.
+  df 1e-3, variances 5e-3 (lme4's optimum of a flat REML surface moves by ~3e-3 between
+  processes); MixedLM of the differences: estimate 1e-5, SE 1e-4.
 * User level, unbalanced (pairs missing): a dense REML of R's crossed model written out
   (``_oracle.CrossedREML``: GLS, finite-difference Satterthwaite df): estimate, SE, df and
   variance components 1e-4; MixedLM with the crossed components of one single group: estimate
@@ -367,9 +368,12 @@ def check_unit(res: dict, runs: pd.DataFrame, pu: pd.DataFrame | None, plan: dic
             close(row["estimate"], est, rtol=1e-6, atol=1e-6 * scale, what=what + " est (1-way)")
             close(row["SE"], se, rtol=1e-4, what=what + " SE (1-way REML)")
             close(row["df"], df, rtol=1e-3, what=what + " Satterthwaite df (1-way REML)")
-            close(row["var_residual"], ow.variances["residual"], rtol=1e-4, what=what + " var_res")
-            close(row["var_user_config"], ow.variances["cu"], rtol=1e-3,
-                  atol=1e-5 * ow.variances["residual"], what=what + " var_user_config")
+            # variance components: lme4's optimum moves by up to ~3e-3 between processes on the
+            # same data (a flat REML surface; seen 0.0085319 vs 0.0085565), while estimate and SE
+            # stay within 1e-4: compare them at 5e-3
+            close(row["var_residual"], ow.variances["residual"], rtol=5e-3, what=what + " var_res")
+            close(row["var_user_config"], ow.variances["cu"], rtol=5e-3,
+                  atol=1e-4 * ow.variances["residual"], what=what + " var_user_config")
             mx = O.mixedlm_diffs(m)
             close(row["estimate"], mx["estimate"], rtol=1e-5, atol=1e-5 * scale,
                   what=what + " est (MixedLM)")

@@ -168,3 +168,34 @@ def test_corrupt_or_incomplete_results_are_named(results_dir):
     pd.DataFrame({"config": ["a"], "value": [1.0]}).to_csv(results_dir / "runs.csv", index=False)
     res = CliRunner().invoke(app, ["stats", str(results_dir)])
     assert res.exit_code == 2 and "has no column(s) ['metric', 'seed']" in res.output
+
+
+def test_simulated_latency_is_not_compared_with_measured_latency(r_ready):
+    from pyrec.stats import analysis
+
+    runs = _cost_runs({"hybrid@cpu": [1.0, 1.1, 0.9], "hybrid@fpga": [0.01, 0.01, 0.01]})
+    runs.loc[runs["config"] == "hybrid@fpga", "simulated"] = True
+    con = [{"question": "Q3", "config": "hybrid@fpga", "baseline": "hybrid@cpu", "test": "superiority"}]
+    verdict = analysis(runs, None, {"metric": "latency_p99_ms", "contrasts": con})["contrasts"]["verdict"]
+    assert verdict.iloc[0].startswith("not comparable: the latency_p99_ms of hybrid@fpga is simulated")
+
+
+def test_json_tables_keep_small_p_values(results_dir):
+    from pyrec.stats import run_all
+
+    tables = run_all(results_dir)
+    p = tables["user_level"]["p_value"]
+    assert 0 < p.min() < 1e-10  # item-kNN vs popularity over 943 users
+    doc = json.loads((results_dir / "stats" / "ndcg@10" / "user_level.json").read_text("utf-8"))
+    assert [r["p_value"] for r in doc["rows"]] == pytest.approx(list(p), rel=1e-12)
+
+
+def test_report_refuses_a_plan_that_stats_refuses(results_dir):
+    from pyrec.cli import app
+
+    (results_dir / "analysis.json").write_text(json.dumps({"alpha": 2}), "utf-8")
+    res = CliRunner().invoke(app, ["report", str(results_dir)])
+    assert res.exit_code == 2 and "analysis.json" in res.output and "alpha" in res.output
+    (results_dir / "analysis.json").write_text("{", "utf-8")
+    res = CliRunner().invoke(app, ["report", str(results_dir)])
+    assert res.exit_code == 2 and "not a readable analysis plan" in res.output
