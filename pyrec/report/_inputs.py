@@ -92,12 +92,7 @@ def write_inputs(results_dir: Path, workdir: Path, metric: str = "ndcg@10") -> l
     """
     name, k = _split_metric(metric)
     written: list[Path] = []
-    def read_parquet(path: Path) -> pd.DataFrame:
-        try:
-            return pd.read_parquet(path)
-        except Exception as exc:  # noqa: BLE001 - pyarrow raises many types on a bad file
-            raise DataError(f"{path} cannot be read ({type(exc).__name__}: {exc}); re-run "
-                            "`pyrec evaluate` (it resumes and rewrites it).") from None
+    from pyrec.stats._run import read_table as read_parquet
 
     if not any((results_dir / f).is_file() for f in ("runs.csv", "runs.csv.gz")):
         out = workdir / "runs.csv.gz"

@@ -13,7 +13,22 @@ from pyrec.diagnostics import DataError, PyrecError
 from pyrec.stats import api
 from pyrec.stats._bridge import as_str_list
 
-__all__ = ["canonical_metric", "read_plan", "read_results", "run_all", "save_tables", "stats_dir"]
+__all__ = ["canonical_metric", "read_plan", "read_results", "read_table", "run_all", "save_tables",
+           "stats_dir"]
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """A results table (``.parquet``, else CSV) read whole.
+
+    Raises:
+        DataError: the file cannot be read (truncated, not written by pyrec), naming it.
+    """
+    try:
+        return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    except Exception as exc:  # noqa: BLE001 - pyarrow/pandas raise many types on bad files
+        raise DataError(f"{path} cannot be read ({type(exc).__name__}: {exc}); it may be "
+                        "truncated or not written by pyrec. Re-run `pyrec evaluate` (it "
+                        "resumes and rewrites it).") from None
 
 
 def read_results(results_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:
@@ -28,23 +43,15 @@ def read_results(results_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame | 
     folder = Path(results_dir)
     if not folder.is_dir():
         raise DataError(f"The results folder {str(folder)!r} does not exist.")
-    def read(path: Path, reader) -> pd.DataFrame:
-        try:
-            return reader(path)
-        except Exception as exc:  # noqa: BLE001 - pyarrow/pandas raise many types on bad files
-            raise DataError(f"{path} cannot be read ({type(exc).__name__}: {exc}); it may be "
-                            "truncated or not written by pyrec. Re-run `pyrec evaluate` (it "
-                            "resumes and rewrites it).") from None
-
     if (folder / "runs.parquet").is_file():
-        runs = read(folder / "runs.parquet", pd.read_parquet)
+        runs = read_table(folder / "runs.parquet")
     elif (folder / "runs.csv").is_file():
-        runs = read(folder / "runs.csv", pd.read_csv)
+        runs = read_table(folder / "runs.csv")
     else:
         raise DataError(f"{str(folder)!r} holds no runs.parquet or runs.csv; is it a "
                         "`pyrec evaluate` results folder?")
     per_user = folder / "per_user.parquet"
-    return runs, (read(per_user, pd.read_parquet) if per_user.is_file() else None)
+    return runs, (read_table(per_user) if per_user.is_file() else None)
 
 
 def read_plan(results_dir: str | Path) -> dict[str, Any]:
