@@ -78,7 +78,7 @@ class Hybrid(PairScoresFromEmbeddings, nn.Module):
     """
 
     def __init__(self, graph: LightGCN, tower: TextTower, fusion: str = "gate",
-                 contrastive_weight: float = 0.1, temperature: float = 0.2) -> None:
+                 contrastive_weight: float = 0.01, temperature: float = 0.2) -> None:
         super().__init__()
         d = graph.embedding.embedding_dim
         self.graph, self.tower = graph, tower
