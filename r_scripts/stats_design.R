@@ -273,6 +273,16 @@ pyrec_read_plan <- function(results_dir) {
 
 # ---- the statistics of one contrast ----------------------------------------------------------
 
+#' The columns that name contrast `i` of `con` in every table: question, config, baseline, test,
+#' and with `margin` its margin (NA for superiority, which has none).
+#' @keywords internal
+.contrast_cols <- function(con, i, margin = FALSE) {
+  out <- data.frame(question = con$question[i], config = con$config[i],
+                    baseline = con$baseline[i], test = con$test[i], stringsAsFactors = FALSE)
+  if (margin) out$margin <- if (con$test[i] == "superiority") NA_real_ else con$margin[i]
+  out
+}
+
 #' Test results of a contrast from its estimate, standard error and df.
 #'
 #' superiority: two-sided t test of 0 and the (1 - alpha) CI; equivalence: two one-sided tests
@@ -621,9 +631,8 @@ pyrec_analysis <- function(runs, per_user = NULL, plan = NULL, boot_index = NULL
     se <- sqrt(drop(t(L) %*% V %*% L))
     base_mean <- mean(r$value[r$config == con$baseline_m[i]])
     tt <- .contrast_test(est, se, df, con$test[i], con$margin[i], plan$alpha, plan$higher_is_better)
-    data.frame(question = con$question[i], config = con$config[i], baseline = con$baseline[i],
-               test = con$test[i], margin = if (con$test[i] == "superiority") NA_real_ else con$margin[i],
-               estimate = est, relative = est / base_mean, SE = se, df = df, tt,
+    data.frame(.contrast_cols(con, i, margin = TRUE), estimate = est, relative = est / base_mean,
+               SE = se, df = df, tt,
                stringsAsFactors = FALSE)
   })
   out <- do.call(rbind, rows)
@@ -697,9 +706,7 @@ pyrec_analysis <- function(runs, per_user = NULL, plan = NULL, boot_index = NULL
     sub <- pu[pu$config %in% c(a, b), , drop = FALSE]
     if (length(m$d) && all(m$d == 0)) {  # nothing varies: a model would fit noise
       zero <<- c(zero, sprintf("%s vs %s", con$config[i], con$baseline[i]))
-      return(data.frame(question = con$question[i], config = con$config[i], baseline = con$baseline[i],
-                        test = con$test[i], margin = if (con$test[i] == "superiority") NA_real_ else con$margin[i],
-                        estimate = 0, relative = 0, SE = NA_real_, df = NA_real_, statistic = NA_real_,
+      return(data.frame(.contrast_cols(con, i, margin = TRUE), estimate = 0, relative = 0, SE = NA_real_, df = NA_real_, statistic = NA_real_,
                         p_value = NA_real_, CI_low = NA_real_, CI_high = NA_real_,
                         ci_level = if (con$test[i] == "superiority") 1 - plan$alpha else 1 - 2 * plan$alpha,
                         n_obs = nrow(sub),
@@ -729,9 +736,8 @@ pyrec_analysis <- function(runs, per_user = NULL, plan = NULL, boot_index = NULL
     se <- ct[["Std. Error"]]
     vc <- as.data.frame(lme4::VarCorr(fit))
     tt <- .contrast_test(est, se, ct$df, con$test[i], con$margin[i], plan$alpha, plan$higher_is_better)
-    data.frame(question = con$question[i], config = con$config[i], baseline = con$baseline[i],
-               test = con$test[i], margin = if (con$test[i] == "superiority") NA_real_ else con$margin[i],
-               estimate = est, relative = est / mean(d$value[d$config == "b"]), SE = se, df = ct$df,
+    data.frame(.contrast_cols(con, i, margin = TRUE), estimate = est,
+               relative = est / mean(d$value[d$config == "b"]), SE = se, df = ct$df,
                tt, n_obs = nrow(d), n_users = nlevels(d$user),
                var_user_config = if (multi_seed) vc$vcov[vc$grp == "config:user"] else NA_real_,
                var_residual = vc$vcov[vc$grp == "Residual"], ddf = ddf,
@@ -774,8 +780,7 @@ pyrec_analysis <- function(runs, per_user = NULL, plan = NULL, boot_index = NULL
                       equivalence = if (q[1] > -mg && q[2] < mg) "equivalent" else "not shown equivalent",
                       noninferiority = if (if (plan$higher_is_better) q[1] > -mg else q[2] < mg)
                         "non-inferior" else "not shown non-inferior")
-    data.frame(question = con$question[i], config = con$config[i], baseline = con$baseline[i],
-               test = con$test[i], estimate = mean(m$d), boot_SE = stats::sd(bt$boot),
+    data.frame(.contrast_cols(con, i), estimate = mean(m$d), boot_SE = stats::sd(bt$boot),
                CI_low = q[1], CI_high = q[2], ci_level = lv, replicates = length(bt$boot),
                n_users = bt$n_users, n_pairs = length(m$d), verdict = verdict,
                stringsAsFactors = FALSE)
@@ -821,8 +826,7 @@ pyrec_analysis <- function(runs, per_user = NULL, plan = NULL, boot_index = NULL
   pick <- function(tab, i, col) if (is.null(tab)) NA_real_ else tab[[col]][i]
   rows <- lapply(seq_len(nrow(con)), function(i) {
     test <- con$test[i]
-    data.frame(question = con$question[i], config = con$config[i], baseline = con$baseline[i],
-               test = test,
+    data.frame(.contrast_cols(con, i),
                mde_kind = if (test == "equivalence") "smallest margin shown equivalent at a true difference of 0" else
                  "smallest true difference detected",
                seed_SE = pick(seed_tab, i, "SE"), seed_df = pick(seed_tab, i, "df"),
@@ -930,9 +934,7 @@ pyrec_analysis <- function(runs, per_user = NULL, plan = NULL, boot_index = NULL
                                 "the other's measured; the tests are shown for reference only"),
                          plan$metric, if (simulated(a)) a else b)
     }
-    data.frame(question = con$question[i], config = a, baseline = b, test = con$test[i],
-               margin = if (con$test[i] == "superiority") NA_real_ else mg,
-               estimate = est, relative = est / mean(r$value[r$config == b]),
+    data.frame(.contrast_cols(con, i, margin = TRUE), estimate = est, relative = est / mean(r$value[r$config == b]),
                seed_p_adj = ps, user_p_adj = pu,
                bootstrap = if (is.null(boot_tab)) NA_character_ else
                  as.character(pick(boot_tab, a, b, "verdict")),
@@ -941,8 +943,6 @@ pyrec_analysis <- function(runs, per_user = NULL, plan = NULL, boot_index = NULL
   do.call(rbind, rows)
 }
 
-#' @keywords internal
-.fmt_p <- function(p) if (is.na(p)) "NA" else if (p < 1e-4) "< 1e-4" else sprintf("%.3g", p)
 
 #' Give every table its method line and notes.
 #' @keywords internal
