@@ -27,12 +27,15 @@ _RATED = ("ml-100k", "ml-1m")
 
 
 def build_model(name: str, settings: dict[str, Any] | None = None, *, seed: int | None = None):
-    """The registered model ``name`` built from ``settings``, with ``seed`` when its config has one.
+    """The registered model ``name`` built from ``settings``, with the run's ``seed``.
+
+    Every model config has a ``seed`` field (the model contract, :mod:`pyrec.testing`); an
+    explicit ``settings["seed"]`` wins over ``seed``.
 
     Args:
         name: a registered model (:func:`pyrec.models.available_models`).
         settings: config fields of that model.
-        seed: the run's seed; ignored by models without one (e.g. ``pop``).
+        seed: the run's seed, or None (the config's default).
 
     Returns:
         an unfitted :class:`~pyrec.models.Recommender`.
@@ -40,55 +43,36 @@ def build_model(name: str, settings: dict[str, Any] | None = None, *, seed: int 
     Raises:
         ConfigError: unknown model or an invalid setting (naming the field).
     """
-    from pyrec.models import get_model, get_model_class
+    from pyrec.models import get_model
 
     kwargs = dict(settings or {})
-    fields = getattr(getattr(get_model_class(name), "config_class", None), "model_fields", {})
-    if seed is not None and "seed" in fields:
-        kwargs["seed"] = int(seed)
+    if seed is not None:
+        kwargs.setdefault("seed", int(seed))
     return get_model(name, **kwargs)
 
 
-def fit_model(model, split, *, backend=None, init_state=None, progress: bool = False,
-              checkpoint_dir: Path | None = None, resume: bool = False) -> float:
+def fit_model(model, split, options=None, **kwargs) -> float:
     """Train ``model`` on ``split``: the one way `pyrec train`, `pyrec evaluate` and
     `pyrec benchmark` fit a model (its own ``fit``, hence its trainer and early stopping).
 
     Args:
         model: an unfitted :class:`~pyrec.models.Recommender`.
         split: the :class:`~pyrec.data.Split` (fit on ``train``, early stopping on ``valid``).
-        backend: a :class:`~pyrec.backends.Backend` that drives the optimisation (e.g.
-            DeepSpeed), or None (plain Adam on the model's device).
-        init_state: a warm start (``Recommender.warm_start_state()``), or None.
-        progress: show the trainer's progress bar.
-        checkpoint_dir, resume: checkpoints of the trainer (models that take them).
+        options: a :class:`~pyrec.models.base.FitOptions` (backend, init_state, checkpoints,
+            progress, ...); ``kwargs`` override its fields.
 
     Returns:
         wall seconds of the fit.
 
     Raises:
-        ConfigError: ``backend``/``init_state``/``checkpoint_dir`` given for a model whose ``fit``
-            cannot take it (e.g. ``pop`` has nothing to train on DeepSpeed).
+        ConfigError: an option the model cannot use (e.g. ``pop`` has nothing to train on
+            DeepSpeed), named with the options it can use.
     """
-    from pyrec.diagnostics import ConfigError
-    from pyrec.models.base import fit_accepts
+    from pyrec.models.base import FitOptions
 
-    cls = type(model)
-    kwargs: dict[str, Any] = {}
-    for name, value in (("backend", backend), ("init_state", init_state),
-                        ("checkpoint_dir", checkpoint_dir)):
-        if value is None:
-            continue
-        if not fit_accepts(cls, name):
-            raise ConfigError(f"{cls.__name__}.fit takes no {name!r}: "
-                              f"{getattr(model, 'name', cls.__name__)} cannot be trained with it.")
-        kwargs[name] = value
-    if checkpoint_dir is not None:
-        kwargs["resume"] = resume
-    if fit_accepts(cls, "progress"):
-        kwargs["progress"] = progress
+    opts = FitOptions.build(options, kwargs, "fit_model")
     t0 = time.perf_counter()
-    model.fit(split, **kwargs)
+    model.fit(split, opts)
     return time.perf_counter() - t0
 
 
@@ -244,7 +228,7 @@ def train_and_evaluate(
     from pyrec.data import load_dataset, split_data
     from pyrec.metrics import evaluate_full_ranking
     from pyrec.models import get_model_class
-    from pyrec.models.base import fit_accepts
+    from pyrec.models.base import FitOptions
     from pyrec.optim.strategies import Strategies, apply_to_settings, load_teacher
 
     strategies = Strategies(quantize, lora, distill_from, dict(distill or {}))
@@ -258,11 +242,7 @@ def train_and_evaluate(
     if min_rating == "default":
         min_rating = default_min_rating(dataset)
     cls = get_model_class(model)
-    cfg = dict(config or {})
-    config_cls = getattr(cls, "config_class", None)
-    if config_cls is not None and "seed" in getattr(config_cls, "model_fields", {}):
-        cfg["seed"] = seed
-    cfg = apply_to_settings(model, cfg, strategies)
+    cfg = apply_to_settings(model, {**(config or {}), "seed": seed}, strategies)
     rec = cls(cfg)  # validates the settings before any data is read
 
     data = load_dataset(dataset, data_dir, min_rating=min_rating)
@@ -271,27 +251,25 @@ def train_and_evaluate(
         kwargs["ratios"] = tuple(ratios)
     sp = split_data(data, split, **kwargs)
 
-    fit_kwargs: dict[str, Any] = {"progress": progress}
-    if out is not None and fit_accepts(cls, "checkpoint_dir"):
-        fit_kwargs.update(checkpoint_dir=out / "checkpoint", resume=resume)
+    opts = FitOptions(progress=progress)
+    if out is not None and cls.supports("checkpoint_dir"):
+        opts = FitOptions(progress=progress, checkpoint_dir=out / "checkpoint", resume=resume)
     teacher = load_teacher(strategies.distill_from, sp) if strategies.distill_from else None
     if init_from is not None:
         from pyrec.models import load_model_for_split
 
-        if not fit_accepts(cls, "init_state"):
+        if not cls.supports("init_state"):
             raise param_error("init_from", "train_and_evaluate", "None for a model without weights "
                               "to start from", init_from)
         start = load_model_for_split(init_from, sp, role="--init-from")
-        fit_kwargs["init_state"] = start.warm_start_state()
+        opts = FitOptions.build(opts, {"init_state": start.warm_start_state()}, "train_and_evaluate")
     if teacher is None:
-        train_time = fit_model(rec, sp, **fit_kwargs)
+        train_time = fit_model(rec, sp, opts)
     else:
         from pyrec.optim.distill import distill as distill_into
 
         t0 = time.perf_counter()
-        if not fit_accepts(cls, "progress"):
-            fit_kwargs.pop("progress")
-        rec = distill_into(teacher, model, sp, {**strategies.distill, "student": cfg}, **fit_kwargs)
+        rec = distill_into(teacher, model, sp, {**strategies.distill, "student": cfg}, opts)
         train_time = time.perf_counter() - t0
     tr_result = getattr(rec, "train_result_", None)
     if resume and tr_result is not None:  # the trainer's time summed over the resumed sessions

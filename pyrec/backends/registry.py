@@ -44,10 +44,15 @@ def get_backend(name: str, **settings: Any):
     try:
         return cls(**settings)
     except TypeError as exc:
-        import inspect
+        raise param_error("settings", f"get_backend({name!r})", f"keywords among {backend_settings(name)}",
+                          sorted(settings)) from exc
 
-        accepted = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
-        raise param_error("settings", f"get_backend({name!r})", f"keywords among {accepted}", sorted(settings)) from exc
+
+def backend_settings(name: str) -> list[str]:
+    """The settings (constructor keywords) backend ``name`` takes, e.g. ``zero_stage``."""
+    import inspect
+
+    return [p for p in inspect.signature(backend_class(name).__init__).parameters if p != "self"]
 
 
 def available_backends() -> dict[str, str]:

@@ -129,9 +129,8 @@ def _run(console, model, backend, dataset, data_dir, split, min_rating, epochs, 
         cfg = {"epochs": epochs} if epochs else {}
         if backend == "cuda":
             cfg["device"] = str(be.device)
-        fields = getattr(getattr(get_model_class(model), "config_class", None), "model_fields", None)
-        if fields is not None:  # e.g. Pop has no epochs
-            cfg = {key: v for key, v in cfg.items() if key in fields}
+        fields = get_model_class(model).config_class.model_fields
+        cfg = {key: v for key, v in cfg.items() if key in fields}  # e.g. pop has no epochs
         rec, epoch_s = _fit(build_model(model, cfg, seed=seed), sp, be, backend)
 
     from pyrec.bench import run_benchmark, to_rows

@@ -52,16 +52,16 @@ OPTIMIZATIONS = ("none", "quantization", "lora", "distillation")
 BACKENDS = tuple(_BACKEND_REGISTRY)  #: the names pyrec.backends registers
 #: the model trained for an architecture when a configuration names none
 DEFAULT_MODEL = {"gnn": "lightgcn", "llm": "llm", "hybrid": "hybrid", "baseline": "pop"}
-#: the models allowed under each architecture
-ARCH_MODELS = {
-    "gnn": ("lightgcn", "graphsage"),
-    "llm": ("llm",),
-    "hybrid": ("hybrid",),
-    "baseline": ("pop", "mf"),
-}
 
 Architecture = Literal["gnn", "llm", "hybrid", "baseline"]
 Optimization = Literal["none", "quantization", "lora", "distillation"]
+
+
+def _models_of(architecture: str) -> list[str]:
+    """Registered models declaring ``architecture`` (their class attribute)."""
+    from pyrec.models.registry import available_models, model_architecture
+
+    return [m for m in available_models() if model_architecture(m) == architecture]
 
 
 def parse_backend(value: str) -> tuple[str, str]:
@@ -161,11 +161,15 @@ class ConfigurationEntry(_Strict):
         if self.model is None:
             self.model = DEFAULT_MODEL[self.architecture]
         self.model = self.model.lower()
-        allowed = ARCH_MODELS[self.architecture]
-        if self.model not in allowed:
+        from pyrec.models.registry import available_models, model_architecture
+
+        if self.model not in available_models():
+            raise ValueError(f"unknown model {self.model!r} (expected one of {available_models()})")
+        declared = model_architecture(self.model)
+        if declared != self.architecture:
             raise ValueError(
-                f"model {self.model!r} does not belong to architecture {self.architecture!r} "
-                f"(expected one of {list(allowed)})"
+                f"model {self.model!r} is of architecture {declared!r}, not {self.architecture!r} "
+                f"(models of {self.architecture!r}: {_models_of(self.architecture)})"
             )
         return self
 
@@ -318,7 +322,9 @@ class ExperimentConfig(_Strict):
     def _has_design(self):
         if not self.configurations and self.grid is None:
             raise ValueError("the config needs 'configurations' (a list) and/or a 'grid' table")
-        known = set(ARCHITECTURES) | {m for ms in ARCH_MODELS.values() for m in ms}
+        from pyrec.models.registry import available_models
+
+        known = set(ARCHITECTURES) | set(available_models())
         unknown = sorted(set(self.models) - known)
         if unknown:
             raise ValueError(f"models has unknown section(s) {unknown}; expected names among {sorted(known)}")

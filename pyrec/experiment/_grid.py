@@ -15,7 +15,6 @@ from itertools import product
 from typing import Any
 
 from pyrec.experiment._config import (
-    ARCH_MODELS,
     ConfigurationEntry,
     ExperimentConfig,
     parse_backend,
@@ -69,8 +68,9 @@ class RunSpec:
         if self.optimization != "distillation":
             return self.architecture, self.model
         student = str(self.optimization_settings.get("student_model", "lightgcn"))
-        arch = next((a for a, models in ARCH_MODELS.items() if student in models), "baseline")
-        return arch, student
+        from pyrec.models.registry import model_architecture
+
+        return model_architecture(student), student
 
     def factors(self) -> dict[str, Any]:
         """The factor columns of a result row (for distillation: the student's architecture)."""
@@ -109,9 +109,8 @@ def _backend(name: str):
 
 def _model_fit_takes_backend(model: str) -> bool:
     from pyrec.models import get_model_class
-    from pyrec.models.base import fit_accepts
 
-    return fit_accepts(get_model_class(model), "backend")
+    return get_model_class(model).supports("backend")
 
 
 def static_skip_reason(entry: ConfigurationEntry) -> str | None:

@@ -30,7 +30,6 @@ from pyrec.diagnostics import ConfigError
 from pyrec.experiment._context import RunContext, Trained, load_data, make_split
 from pyrec.experiment._grid import RunSpec
 from pyrec.experiment._measure import evaluate_quality, measure, peak_rss, training_rows
-from pyrec.models.base import fit_accepts
 from pyrec.optim.strategies import lora_settings
 
 __all__ = [
@@ -84,8 +83,8 @@ def run_unsupported(entry) -> str | None:
 
     train_b, _ = parse_backend(entry.backend)
     cls = _model_class(entry.model)
-    if train_b != "cpu" and not fit_accepts(cls, "backend"):
-        return (f"{cls.__name__}.fit() takes no 'backend' argument in this installation, so training "
+    if train_b != "cpu" and not cls.supports("backend"):
+        return (f"{cls.__name__} cannot use a training backend (FitOptions.backend), so training "
                 f"on {train_b} is not wired up")
     fields = getattr(getattr(cls, "config_class", None), "model_fields", {})
     if entry.optimization == "lora" and "encoder_mode" not in fields:
@@ -102,7 +101,6 @@ def preflight(spec: RunSpec) -> None:
         ConfigError: a model, LoRA or backend setting the installed pyrec rejects; the message
             names the configuration and the config tables its settings come from.
     """
-    import inspect
 
     from pyrec.diagnostics import PyrecError
 
@@ -134,9 +132,9 @@ def preflight(spec: RunSpec) -> None:
         settings = spec.backend_settings.get(role, {})
         if not settings:
             continue
-        from pyrec.backends import backend_class
+        from pyrec.backends.registry import backend_settings
 
-        accepted = set(inspect.signature(backend_class(name).__init__).parameters) - {"self"}
+        accepted = set(backend_settings(name))
         unknown = sorted(set(settings) - accepted)
         if unknown:
             raise ConfigError(f"The config table backends.{name} has unknown setting(s) {unknown}; "
@@ -145,7 +143,7 @@ def preflight(spec: RunSpec) -> None:
 
 # ---- training ---------------------------------------------------------------------------------
 def _build(model: str, settings: dict[str, Any], seed: int):
-    """:func:`pyrec.pipeline.build_model` (the seed set when the model's config has one)."""
+    """:func:`pyrec.pipeline.build_model` with the run's seed."""
     from pyrec.pipeline import build_model
 
     return build_model(model, settings, seed=seed)
@@ -259,9 +257,8 @@ def distill_settings(optimization_settings: dict, seed: int) -> tuple[str, dict]
     settings = dict(optimization_settings)
     student_model = settings.pop("student_model", "lightgcn")
     student = dict(settings.pop("student", {}))
-    fields = getattr(getattr(_model_class(student_model), "config_class", None), "model_fields", {})
-    if "seed" in fields:
-        student.setdefault("seed", int(seed))
+    _model_class(student_model)  # an unknown student is named here
+    student.setdefault("seed", int(seed))
     return student_model, {**settings, "student": student}
 
 

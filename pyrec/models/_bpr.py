@@ -15,7 +15,7 @@ import torch
 
 from pyrec.diagnostics import param_error
 from pyrec.models._io import load_seen, read_meta, save_seen, write_meta
-from pyrec.models.base import Recommender
+from pyrec.models.base import FitOptions, Recommender
 from pyrec.train.config import TrainConfig, build_config
 
 __all__ = ["BPRRecommender", "PairScoresFromEmbeddings", "check_split", "dot_scores"]
@@ -73,6 +73,7 @@ class BPRRecommender(Recommender):
 
     config_class: type[TrainConfig] = TrainConfig
     architecture: str = "gnn"
+    fit_options = frozenset({"backend", "init_state", "checkpoint_dir", "callback", "wrap_module"})
 
     def __init__(self, config=None, **kwargs) -> None:
         self.config = build_config(self.config_class, config, kwargs, type(self).__name__)
@@ -84,59 +85,40 @@ class BPRRecommender(Recommender):
         """Create the untrained module (called by ``fit`` with the split and by ``load`` without)."""
         raise NotImplementedError
 
-    def fit(
-        self,
-        split,
-        *,
-        checkpoint_dir: str | Path | None = None,
-        resume: bool = False,
-        progress: bool = True,
-        callback=None,
-        backend=None,
-        wrap_module=None,
-        init_state: dict | None = None,
-    ) -> BPRRecommender:
+    def fit(self, split, options: FitOptions | None = None, **kwargs) -> BPRRecommender:
         """Train on ``split.train`` with early stopping on ``split.valid``; returns self.
 
         Args:
             split: :class:`pyrec.data.Split`.
-            checkpoint_dir: resumable training checkpoints go here (``last.pt``).
-            resume: continue from ``checkpoint_dir/last.pt`` when present.
-            progress: show a tqdm bar over epochs.
-            callback: ``callback(trainer, record)`` after each epoch (see :class:`~pyrec.train.Trainer`).
-            backend: a :class:`pyrec.backends.Backend` that drives backward/step (e.g.
-                ``get_backend("deepspeed", zero_stage=1)``); None trains with plain Adam.
-            wrap_module: ``wrap_module(module) -> nn.Module`` is trained in place of the model's
-                module (it must keep ``bpr_forward`` and ``scorer`` and train the module's
-                weights), e.g. :class:`pyrec.optim.distill.DistillModule` adding a loss term;
-                ``module_`` stays the unwrapped module.
-            init_state: start from these weights (:meth:`warm_start_state` of a fitted model of
-                the same architecture and sizes) instead of a fresh initialisation, e.g. LoRA
-                fine-tuning of a trained hybrid's text encoder.
+            options: a :class:`~pyrec.models.base.FitOptions` (``progress``, ``backend``,
+                ``init_state``, ``checkpoint_dir``/``resume``, ``callback``, ``wrap_module``);
+                keyword arguments override its fields, e.g. ``fit(split, progress=False)``.
 
         Raises:
-            ConfigError: ``init_state`` does not fit the module (names the keys).
+            ConfigError: an unknown fit option, or ``init_state`` that does not fit the module
+                (names the keys).
         """
         from pyrec.train.seed import seed_everything
         from pyrec.train.trainer import Trainer
 
         split = check_split(split, f"{type(self).__name__}.fit")
+        opts = self._fit_options(options, kwargs)
         seed_everything(self.config.seed)
         self.n_users_, self.n_items_ = int(split.n_users), int(split.n_items)
         self.seen_ = split.train.csr()
         self.module_ = self.build_module(self.n_users_, self.n_items_, self.seen_, split)
-        if init_state is not None:
-            self._load_init_state(init_state)
+        if opts.init_state is not None:
+            self._load_init_state(opts.init_state)
         trainer = Trainer(
-            self.module_ if wrap_module is None else wrap_module(self.module_),
+            self.module_ if opts.wrap_module is None else opts.wrap_module(self.module_),
             split,
             self.config,
-            checkpoint_dir=checkpoint_dir,
-            resume=resume,
-            progress=progress,
+            checkpoint_dir=opts.checkpoint_dir,
+            resume=opts.resume,
+            progress=opts.progress,
             desc=self.name,
-            callback=callback,
-            backend=backend,
+            callback=opts.callback,
+            backend=opts.backend,
         )
         self.train_result_ = trainer.fit()
         self._cache_scorer()

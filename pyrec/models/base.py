@@ -7,14 +7,65 @@ with seen (training) items excluded; ``save(dir)`` / ``load(dir)``. Learned stat
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from pyrec.diagnostics import NotFittedError, param_error
 
-__all__ = ["Recommender", "fit_accepts"]
+__all__ = ["FitOptions", "Recommender"]
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """How one fit runs, the same object for every model (what varies per run, not per model).
+
+    The model's config holds its hyperparameters; these are the run's circumstances. A model
+    lists the options it can use in :attr:`Recommender.fit_options`; giving it another one is a
+    :class:`~pyrec.diagnostics.ConfigError` (``pop`` has nothing to train on DeepSpeed).
+
+    Attributes:
+        progress: show progress (a bar on a terminal, lines otherwise); every model accepts it.
+        backend: a :class:`~pyrec.backends.Backend` that drives backward/step (e.g. DeepSpeed);
+            None: plain Adam on the model's device.
+        init_state: warm start, ``Recommender.warm_start_state()`` of a fitted model of the same
+            architecture and sizes.
+        checkpoint_dir: resumable training checkpoints go here (``last.pt``).
+        resume: continue from ``checkpoint_dir/last.pt`` when present.
+        callback: ``callback(trainer, record)`` after each epoch (:class:`pyrec.train.Trainer`).
+        wrap_module: ``wrap_module(module) -> nn.Module`` trained in place of the model's module
+            (e.g. :class:`pyrec.optim.distill.DistillModule` adding a distillation loss).
+    """
+
+    progress: bool = True
+    backend: Any = None
+    init_state: dict | None = None
+    checkpoint_dir: str | Path | None = None
+    resume: bool = False
+    callback: Callable | None = None
+    wrap_module: Callable | None = None
+
+    #: options every model accepts (they change how a fit is shown or resumed, not what it does)
+    ALWAYS = frozenset({"progress", "resume"})
+
+    def given(self) -> list[str]:
+        """Names of the options set to something other than their default."""
+        return [f.name for f in fields(self) if getattr(self, f.name) != f.default]
+
+    @classmethod
+    def build(cls, options: FitOptions | None, kwargs: dict, where: str) -> FitOptions:
+        """``options`` with keyword overrides (``fit(split, progress=False)`` spells the same).
+
+        Raises:
+            ConfigError: a keyword that is not a FitOptions field (names it and ``where``).
+        """
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            raise param_error(unknown[0], where, f"a fit option, one of {sorted(known)}", kwargs[unknown[0]])
+        return replace(options or cls(), **kwargs)
 
 
 class Recommender(ABC):
@@ -27,10 +78,40 @@ class Recommender(ABC):
 
     #: short model name used in result rows, e.g. "lightgcn"
     name: str = "recommender"
+    #: "gnn", "llm", "hybrid" or "baseline": the study's architecture factor level
+    architecture: str = "baseline"
+    #: the :class:`FitOptions` this model can use besides ``progress``/``resume``
+    fit_options: frozenset[str] = frozenset()
 
     @abstractmethod
-    def fit(self, split, **kwargs) -> "Recommender":
-        """Train on ``split.train`` (early stopping may read ``split.valid``); returns self."""
+    def fit(self, split, options: FitOptions | None = None, **kwargs) -> "Recommender":
+        """Train on ``split.train`` (early stopping may read ``split.valid``); returns self.
+
+        Args:
+            split: a :class:`~pyrec.data.Split`.
+            options: a :class:`FitOptions`; ``kwargs`` override its fields.
+        """
+
+    @classmethod
+    def supports(cls, option: str) -> bool:
+        """True when this model can use fit option ``option`` (a :class:`FitOptions` field)."""
+        return option in FitOptions.ALWAYS or option in cls.fit_options
+
+    def _fit_options(self, options: FitOptions | None, kwargs: dict) -> FitOptions:
+        """The options of this fit, merged and checked against :attr:`fit_options`.
+
+        Raises:
+            ConfigError: an unknown option, or one this model cannot use (names both).
+        """
+        from pyrec.diagnostics import ConfigError
+
+        where = f"{type(self).__name__}.fit"
+        opts = FitOptions.build(options, kwargs, where)
+        unusable = [o for o in opts.given() if not self.supports(o)]
+        if unusable:
+            raise ConfigError(f"{where}: {getattr(self, 'name', type(self).__name__)} cannot use fit "
+                              f"option(s) {unusable}; it uses {sorted(FitOptions.ALWAYS | self.fit_options)}.")
+        return opts
 
     @abstractmethod
     def score(self, users) -> "Any":
@@ -101,21 +182,3 @@ class Recommender(ABC):
     def __repr__(self) -> str:
         cfg = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({cfg})"
-
-
-def fit_accepts(cls: type, name: str) -> bool:
-    """True when ``cls.fit`` takes keyword ``name``: explicitly, or through ``**kwargs`` passed on
-    to a base class's ``fit`` that names it (``LLMRecommender.fit(split, **kwargs)`` ->
-    ``BPRRecommender.fit(..., progress, backend, init_state)``)."""
-    import inspect
-
-    for klass in cls.__mro__:
-        fit = vars(klass).get("fit")
-        if fit is None:
-            continue
-        params = inspect.signature(fit).parameters
-        if name in params:
-            return True
-        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
-            return False
-    return False

@@ -163,10 +163,10 @@ class TextModelMixin:
             table, enc, tokens = torch.zeros(seen.shape[1], self._text_dim), None, None
         return TextTower(table, user_mean_matrix(seen), self.config.embedding_size, enc, tokens)
 
-    def fit(self, split, **kwargs):
+    def fit(self, split, options=None, **kwargs):
         """Train with BPR (see :meth:`BPRRecommender.fit`), then merge LoRA / quantize and
         re-encode the item texts as configured (:meth:`_after_training`); returns self."""
-        super().fit(split, **kwargs)
+        super().fit(split, options, **kwargs)
         self._after_training()
         return self
 

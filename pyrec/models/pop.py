@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from pyrec.diagnostics import DataError
 from pyrec.models._bpr import check_split
@@ -21,6 +21,9 @@ class PopConfig(BaseModel):
     """Hyperparameters of :class:`PopRecommender` (none: popularity has nothing to tune)."""
 
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    seed: int = Field(0, ge=0)
+    """the run's seed, recorded like every model's; popularity is deterministic and ignores it."""
 
 
 class PopRecommender(Recommender):
@@ -45,8 +48,18 @@ class PopRecommender(Recommender):
         self.n_users_ = self.n_items_ = self.seen_ = self.counts_ = None
         self.train_result_ = None
 
-    def fit(self, split, **kwargs) -> PopRecommender:
-        """Count each item's distinct training users; returns self (extra kwargs are ignored)."""
+    def fit(self, split, options=None, **kwargs) -> PopRecommender:
+        """Count each item's distinct training users; returns self.
+
+        Args:
+            split: a :class:`~pyrec.data.Split`.
+            options: :class:`~pyrec.models.base.FitOptions`; only ``progress``/``resume`` apply
+                (there is nothing to train on a backend or to warm-start).
+
+        Raises:
+            ConfigError: a fit option pop cannot use. DataError: an empty training part.
+        """
+        self._fit_options(options, kwargs)
         split = check_split(split, "PopRecommender.fit")
         if split.train.n_interactions == 0:
             raise DataError("PopRecommender.fit: split.train has no interactions.")

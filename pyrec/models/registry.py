@@ -17,6 +17,7 @@ __all__ = [
     "get_model_class",
     "load_model",
     "load_model_for_split",
+    "model_architecture",
     "register_model",
 ]
 
@@ -34,6 +35,16 @@ MODELS: dict[str, str] = {
 def available_models() -> list[str]:
     """Registered model names, sorted."""
     return sorted(MODELS)
+
+
+def model_architecture(name: str) -> str:
+    """The architecture level (``gnn``, ``llm``, ``hybrid``, ``baseline``) model ``name``
+    declares in its class attribute ``architecture`` (the one place it is written).
+
+    Raises:
+        ConfigError: unknown model.
+    """
+    return str(get_model_class(name).architecture)
 
 
 def register_model(name: str, target: str) -> None:

@@ -173,8 +173,8 @@ class DistillModule(nn.Module):
                 f"kd_weight={self.kd_weight}, T={self.temperature})")
 
 
-def distill(teacher, student_name: str, split, config: DistillConfig | dict | None = None, *,
-            progress: bool = False, **fit_kwargs):
+def distill(teacher, student_name: str, split, config: DistillConfig | dict | None = None,
+            options=None, **fit_kwargs):
     """Train a small student recommender on ``split`` with BPR plus ranking distillation.
 
     Method: listwise temperature KD (Hinton et al. 2015, arXiv:1503.02531) over the teacher's
@@ -189,9 +189,9 @@ def distill(teacher, student_name: str, split, config: DistillConfig | dict | No
         student_name: a registered BPR model, e.g. ``"mf"``, ``"lightgcn"`` or ``"llm"``.
         split: the :class:`~pyrec.data.Split` the teacher was trained on.
         config: :class:`DistillConfig` or dict (``student`` holds the student's config fields).
-        progress: show the trainer's progress bar.
-        **fit_kwargs: passed to the student's ``fit`` (``checkpoint_dir``, ``resume``,
-            ``backend``, ``callback``).
+        options: the student's :class:`~pyrec.models.base.FitOptions` (``backend``,
+            checkpoints, ``progress``; default: no progress bar); ``fit_kwargs`` override its
+            fields. Its ``wrap_module`` is set here.
 
     Returns:
         The fitted student (a ``BPRRecommender``) with ``distill_info_`` (dict: teacher name, K,
@@ -227,7 +227,10 @@ def distill(teacher, student_name: str, split, config: DistillConfig | dict | No
     def wrap(base: nn.Module) -> DistillModule:
         return DistillModule(base, top_items, top_scores, cfg.kd_weight, cfg.temperature)
 
-    student.fit(split, progress=progress, wrap_module=wrap, **fit_kwargs)
+    from pyrec.models.base import FitOptions
+
+    opts = FitOptions.build(options or FitOptions(progress=False), fit_kwargs, "distill")
+    student.fit(split, FitOptions.build(opts, {"wrap_module": wrap}, "distill"))
     student.distill_info_ = {"teacher": teacher.name, **cfg.model_dump(exclude={"student"}),
                              "teacher_topk_time_s": t_teacher}
     return student

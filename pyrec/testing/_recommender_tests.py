@@ -62,6 +62,21 @@ class RecommenderTests:
         assert again.get_config() == cfg
         assert self.model_class(model.config).get_config() == cfg
 
+    def test_declares_what_callers_ask(self):
+        """The registry-level contract: a config with a ``seed`` (the run's seed is always
+        passed), an architecture level, and fit options that are :class:`FitOptions` fields."""
+        from dataclasses import fields
+
+        from pyrec.models.base import FitOptions
+
+        assert "seed" in self.model_class.config_class.model_fields
+        assert self.model_class.architecture in ("gnn", "llm", "hybrid", "baseline")
+        assert self.model_class.fit_options <= {f.name for f in fields(FitOptions)}
+
+    def test_unknown_fit_option_raises(self, split):
+        with pytest.raises(ConfigError, match="not_an_option"):
+            self.make().fit(split, not_an_option=1)
+
     def test_unknown_config_field_raises(self):
         with pytest.raises(ConfigError, match="not_a_field"):
             self.model_class(not_a_field=1)

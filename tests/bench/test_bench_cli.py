@@ -109,8 +109,8 @@ def test_benchmark_hybrid_on_deepspeed_trains_through_the_evaluate_trainer(ml100
     class _Probe:  # records what its fit receives; fit_model hands it the split and the backend
         name = "probe"
 
-        def fit(self, split, backend=None, progress=False):
-            calls.append(("probe.fit", type(backend).__name__))
+        def fit(self, split, options=None):
+            calls.append(("probe.fit", type(options.backend).__name__))
 
     _steps._fit(_Probe(), None, "deepspeed", {"zero_stage": 0})
     assert calls[1:] == [("_Probe", "DeepSpeedBackend"), ("probe.fit", "DeepSpeedBackend")]

@@ -52,7 +52,7 @@ def test_toml_and_yaml_give_the_same_config(tmp_path):
     [
         ('[split]\nratios = [0.5, 0.5, 0.5]', "split.ratios", "summing to 1"),
         ('[[configurations]]\narchitecture = "gnn"\nbackend = "tpu"', "configurations[0].backend", "'tpu'"),
-        ('[[configurations]]\narchitecture = "gnn"\nmodel = "llm"', "configurations[0]", "does not belong"),
+        ('[[configurations]]\narchitecture = "gnn"\nmodel = "llm"', "configurations[0]", "is of architecture 'llm', not 'gnn'"),
         ('[[configurations]]\narchitecture = "quantum"', "configurations[0].architecture", "gnn"),
         ('seeds = [1, 1]\n[grid]\narchitecture = ["gnn"]', "seeds", "distinct"),
         ('protocols = ["sampled"]\n[grid]\narchitecture = ["gnn"]', "protocols", "sampled-<N>"),

@@ -11,7 +11,6 @@ import torch
 
 from pyrec.experiment import _steps, summary_table
 from pyrec.experiment._measure import model_size_mib, peak_rss
-from pyrec.models.base import fit_accepts
 
 
 def test_lora_settings_split_adapter_and_training_keys():
@@ -29,22 +28,18 @@ def test_distill_settings_default_student_and_seed():
     assert name == "mf" and cfg["student"]["seed"] == 9  # an explicit student seed wins
 
 
-def test_fit_accepts_follows_kwargs_to_the_base_class():
-    class Base:
-        def fit(self, split, *, progress=True, backend=None):
-            return self
+def test_fit_options_are_declared_not_probed():
+    """Which fit options a model can use is a declared attribute, checked by fit itself."""
+    from pyrec.diagnostics import ConfigError
+    from pyrec.models import get_model, get_model_class
+    from pyrec.models.base import FitOptions
+    from pyrec.testing import tiny_split
 
-    class Child(Base):
-        def fit(self, split, **kwargs):
-            return super().fit(split, **kwargs)
-
-    class Closed(Base):
-        def fit(self, split):
-            return self
-
-    assert fit_accepts(Child, "backend") and fit_accepts(Child, "progress")
-    assert not fit_accepts(Closed, "backend")
-    assert not fit_accepts(Child, "device")
+    assert get_model_class("lightgcn").supports("backend") and get_model_class("llm").supports("init_state")
+    assert get_model_class("pop").supports("progress") and not get_model_class("pop").supports("backend")
+    with pytest.raises(ConfigError, match=r"pop cannot use fit option\(s\) \['backend'\]"):
+        get_model("pop").fit(tiny_split(), FitOptions(backend=object()))
+    assert get_model("pop").fit(tiny_split(), progress=False).n_items_ > 0
 
 
 @pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta")
