@@ -18,11 +18,11 @@ from pyrec.models.registry import MODELS
 
 def _fit(model, split, backend, backend_name: str):
     """Train through :func:`pyrec.pipeline.fit_model` (the model's own trainer, as `pyrec
-    evaluate` and `pyrec train` do; DeepSpeed/CUDA as its ``backend``); returns (model, seconds
-    per epoch list)."""
+    evaluate` and `pyrec train` do; DeepSpeed/CUDA as its ``backend``), showing its epochs as
+    `pyrec train` does (:mod:`pyrec._progress`); returns (model, seconds per epoch list)."""
     from pyrec.pipeline import fit_model
 
-    seconds = fit_model(model, split, backend=None if backend_name == "cpu" else backend)
+    seconds = fit_model(model, split, backend=None if backend_name == "cpu" else backend, progress=True)
     history = getattr(getattr(model, "train_result_", None), "history", None) or []
     epochs = [h["epoch_time_s"] for h in history if "epoch_time_s" in h]
     return model, epochs or [seconds]
@@ -133,8 +133,12 @@ def _run(console, model, backend, dataset, data_dir, split, min_rating, epochs, 
         cfg = {key: v for key, v in cfg.items() if key in fields}  # e.g. pop has no epochs
         rec, epoch_s = _fit(build_model(model, cfg, seed=seed), sp, be, backend)
 
+    from pyrec._progress import LINES, emit, progress_mode
     from pyrec.bench import run_benchmark, to_rows
 
+    if progress_mode() == LINES:  # the measurements take minutes on a simulated backend
+        emit(f"pyrec benchmark: measuring {model} on {backend} ({requests} requests, batch sizes "
+             f"{batch_sizes}, {repeats} repeats)")
     sizes = tuple(int(b) for b in batch_sizes.split(",") if b.strip())
     label = f"{model}@{backend}" if optimization == "none" else f"{model}+{optimization}@{backend}"
     extra = {"dataset": dataset, "model": model, "optimization": optimization, "min_rating": min_rating}

@@ -77,7 +77,9 @@ def train(
         False, "--force", help="Replace a finished run in --out (kept until the new one finishes)."
     ),
     progress: bool = typer.Option(
-        True, "--progress/--no-progress", help="Show a progress bar over epochs."
+        True, "--progress/--no-progress",
+        help="Show progress over epochs: a bar on a terminal, else one stdout line per epoch "
+        "(at most every 30 s; PYREC_PROGRESS=bar|lines|off overrides).",
     ),
     quantize: str = typer.Option(
         "none",

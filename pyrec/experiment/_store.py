@@ -140,6 +140,13 @@ class ResultsFolder:
         """True when the run's results are committed (it will not be run again)."""
         return self._part(run_id, "runs.parquet").is_file()
 
+    def run_rows(self, run_id: str) -> pd.DataFrame | None:
+        """The committed rows of a finished run (None when it is not finished or unreadable)."""
+        try:
+            return pd.read_parquet(self._part(run_id, "runs.parquet"))
+        except (OSError, ValueError):
+            return None
+
     def write_run(self, run_id: str, rows: pd.DataFrame, per_user: pd.DataFrame) -> None:
         """Commit one finished run: per-user part first, then the runs part (the commit marker)."""
         missing = set(RUN_COLUMNS) - set(rows.columns)

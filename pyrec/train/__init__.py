@@ -27,7 +27,8 @@ The :class:`Trainer` owns everything else:
 * validation every ``eval_every`` epochs on ``split.valid`` (full ranking, ``val_metric``, default
   NDCG@10), early stopping after ``patience`` validations without improvement, best-state restore;
 * resumable checkpoints (``checkpoint_dir/last.pt``: weights, optimizer, RNG state, history);
-* a tqdm bar over epochs with the loss and the validation metric;
+* progress over epochs with the loss and the validation metric (a tqdm bar on a terminal, a
+  flushed stdout line per epoch otherwise; :mod:`pyrec._progress`);
 * seeding: ``config.seed`` → :func:`make_generators` (same seed ⇒ same metrics on CPU).
 
 Typical use inside a recommender's ``fit``::

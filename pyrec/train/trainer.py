@@ -79,8 +79,11 @@ class Trainer:
         resume: continue from ``checkpoint_dir/last.pt`` when it exists (same result as an
             uninterrupted run with the same seed); a run that stopped early stays stopped, one that
             reached its ``epochs`` continues when resumed with more ``epochs``.
-        progress: show a tqdm bar over epochs with the loss and validation metric.
-        desc: the bar's label.
+        progress: show progress over epochs with the loss and validation metric: a tqdm bar when
+            stdout is a terminal, else a flushed stdout line per epoch (at most every
+            :data:`pyrec._progress.HEARTBEAT_S` s, plus one inside an epoch that long); see
+            :mod:`pyrec._progress`.
+        desc: the bar's (and the lines') label.
         callback: optional ``callback(trainer, record)`` after each epoch (after validation);
             it may add entries to ``record`` (the history row), e.g. a benchmark's test metric.
         backend: optional :class:`pyrec.backends.Backend`; its ``prepare_training`` wraps the
@@ -124,6 +127,7 @@ class Trainer:
         self.metric_family, self.metric_k = parse_metric(config.val_metric)
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
         self.progress, self.desc = progress, desc or type(module).__name__
+        self._beat = None  # a pyrec._progress.Heartbeat while fit() prints lines
         self.callback = callback
 
         train = split.train
@@ -188,7 +192,8 @@ class Trainer:
         users, pos = self.users[perm], self.items[perm]
         neg = self.sampler.sample(users, cfg.num_negatives, generator=self.generator)
         total, logs = 0.0, {}
-        for start in range(0, n, cfg.batch_size):
+        n_batches = -(-n // cfg.batch_size)
+        for batch, start in enumerate(range(0, n, cfg.batch_size), 1):
             sl = slice(start, start + cfg.batch_size)
             ub, pb, nb = users[sl].to(self.device), pos[sl].to(self.device), neg[sl].to(self.device)
             with self.backend.autocast() if self.backend is not None else nullcontext():
@@ -212,6 +217,11 @@ class Trainer:
             total += value * ub.shape[0]
             for key, val in (out.logs or {}).items():
                 logs[key] = logs.get(key, 0.0) + float(val) * ub.shape[0]
+            if self._beat is not None and batch < n_batches and self._beat.due():  # a long epoch
+                from pyrec._progress import emit
+
+                emit(f"{self._epoch_tag(self.epoch + 1)} {self.desc}: batch {batch}/{n_batches}, "
+                     f"loss {total / min(n, start + cfg.batch_size):.4f} so far")
         stats = {"loss": total / n, **{k: v / n for k, v in logs.items()}}
         stats["epoch_time_s"] = time.perf_counter() - t0
         return stats
@@ -255,17 +265,22 @@ class Trainer:
         """
         from tqdm.auto import tqdm
 
+        from pyrec._progress import BAR, LINES, Heartbeat, progress_mode
+
         cfg, res = self.config, self.result
         name = f"{self.metric_family}@{self.metric_k}"
+        mode = progress_mode(self.progress)  # a bar on a terminal, else lines (never both)
         bar = tqdm(
             total=cfg.epochs,
             initial=self.epoch,
             desc=self.desc,
             unit="epoch",
-            disable=not self.progress,
+            disable=mode != BAR,
             leave=False,
             dynamic_ncols=True,
         )
+        self._beat = Heartbeat() if mode == LINES else None
+        first = self.epoch + 1
         try:
             while not self.stop and self.epoch < cfg.epochs:
                 t0 = time.perf_counter()
@@ -298,13 +313,35 @@ class Trainer:
                     res.stopped_early = self.stop = True
                 elif cfg.max_time_s is not None and res.train_time_s >= cfg.max_time_s:
                     self.stop = True
+                last = self.stop or self.epoch >= cfg.epochs
+                if self._beat is not None and self._beat.due(force=self.epoch == first or last):
+                    self._print_epoch(record, name)
                 if self.checkpoint_dir is not None and evaluated:
                     save_checkpoint(self.state_dict(), self.checkpoint_dir)
         finally:
             bar.close()
+            self._beat = None
         if self.checkpoint_dir is not None:
             save_checkpoint(self.state_dict(), self.checkpoint_dir)
         return self.finalize()
+
+    def _epoch_tag(self, epoch: int) -> str:
+        return f"[epoch {epoch:>{len(str(self.config.epochs))}}/{self.config.epochs}]"
+
+    def _print_epoch(self, record: dict, name: str) -> None:
+        """The epoch's progress line (``lines`` mode of :mod:`pyrec._progress`)."""
+        from pyrec._progress import emit, fmt_duration
+
+        parts = [f"loss {record['loss']:.4f}"]
+        if name in record:
+            parts.append(f"{name} {record[name]:.4f} (best {self.best_metric:.4f} at epoch {self.best_epoch})")
+        parts.append(f"{fmt_duration(record['epoch_time_s'])}")
+        text = f"{self._epoch_tag(self.epoch)} {self.desc}: " + ", ".join(parts)
+        if self.result.stopped_early:
+            text += f"; stopped early ({self.config.patience} validations without improvement)"
+        elif self.stop:
+            text += f"; stopped (max_time_s {self.config.max_time_s:g} s reached)"
+        emit(text)
 
     def finalize(self) -> TrainResult:
         """Load the best state (if validated), switch to eval mode, fill and return the result."""
