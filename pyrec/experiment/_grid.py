@@ -22,7 +22,6 @@ from pyrec.experiment._config import (
 
 __all__ = ["RunSpec", "Skipped", "expand_design", "static_skip_reason"]
 
-_TEXT_ENCODER_ARCHS = ("llm", "hybrid")
 
 
 @dataclass(frozen=True)
@@ -107,24 +106,27 @@ def _backend(name: str):
     return backend_class(name)
 
 
-def _model_fit_takes_backend(model: str) -> bool:
+def _model_class(model: str):
     from pyrec.models import get_model_class
 
-    return get_model_class(model).supports("backend")
+    return get_model_class(model)
 
 
 def static_skip_reason(entry: ConfigurationEntry) -> str | None:
     """Why a combination is impossible whatever the machine, or None.
 
-    Rules: quantization and LoRA act on a text encoder (llm/hybrid only); distillation needs a
+    Rules: quantization and LoRA act on a text encoder
+    (:func:`pyrec.optim.strategies.strategy_unsupported`); distillation needs a
     hybrid teacher; dynamic INT8 quantization (torch.ao) is a CPU path (not cuda); fpga-sim only
     serves (it cannot train); pop has no trainable parameters for DeepSpeed/CUDA to train.
     """
     arch, model, opt = entry.architecture, entry.model, entry.optimization
     train_b, serve_b = parse_backend(entry.backend)
-    if opt in ("quantization", "lora") and arch not in _TEXT_ENCODER_ARCHS:
-        what = "INT8 quantization of the text encoder" if opt == "quantization" else "LoRA"
-        return f"{what} needs a language model; {model} ({arch}) has no text encoder"
+    from pyrec.optim.strategies import strategy_unsupported
+
+    why = strategy_unsupported(model, opt)
+    if why:
+        return why
     if opt == "distillation" and arch != "hybrid":
         return f"distillation needs a trained hybrid teacher; {model} ({arch}) is not a hybrid"
     no_int8 = [b for b in dict.fromkeys((train_b, serve_b)) if not _backend(b).runs_dynamic_int8]
@@ -134,7 +136,7 @@ def static_skip_reason(entry: ConfigurationEntry) -> str | None:
     if not _backend(train_b).can_train:
         return (f"{train_b} is an inference (serving) backend; it cannot train (use e.g. "
                 f"'deepspeed+{train_b}')")
-    if train_b != "cpu" and not _model_fit_takes_backend(model):
+    if train_b != "cpu" and not _model_class(model).supports("backend"):
         return f"{model} has no trainable parameters; the {train_b} backend has nothing to train"
     return None
 

@@ -86,12 +86,9 @@ def run_unsupported(entry) -> str | None:
     if train_b != "cpu" and not cls.supports("backend"):
         return (f"{cls.__name__} cannot use a training backend (FitOptions.backend), so training "
                 f"on {train_b} is not wired up")
-    fields = getattr(getattr(cls, "config_class", None), "model_fields", {})
-    if entry.optimization == "lora" and "encoder_mode" not in fields:
-        return f"{cls.__name__} has no trainable text encoder setting ('encoder_mode') for LoRA"
-    if entry.optimization == "quantization" and "inference_quantization" not in fields:
-        return f"{cls.__name__} has no 'inference_quantization' setting"
-    return None
+    from pyrec.optim.strategies import strategy_unsupported
+
+    return strategy_unsupported(entry.model, entry.optimization)
 
 
 def preflight(spec: RunSpec) -> None:

@@ -232,7 +232,9 @@ class TextModelMixin:
                               "encoder (a loaded model scores from its saved item table); quantize "
                               "before saving, or set inference_quantization when fitting.")
         enc, self.quant_report_ = quantize_encoder(self.text_encoder, method)
-        self.config.inference_quantization = method
+        # a new config object (never an edit of one another model may share): it now describes
+        # this model as if trained with inference_quantization=method
+        self.config = self.config.model_copy(update={"inference_quantization": method})
         self.inference_encoder_ = enc
         self._reencode_items()
         return self

@@ -28,6 +28,7 @@ __all__ = [
     "lora_settings",
     "parse_options",
     "recorded_optimization",
+    "strategy_unsupported",
 ]
 
 #: accepted ``quantize`` values (dynamic INT8 is a CPU path; bf16 is a cast)
@@ -147,6 +148,31 @@ def lora_settings(model_settings: dict, lora: dict) -> dict:
     return {**model_settings, **rest, "encoder_mode": "lora", "lora": adapter}
 
 
+#: strategy -> the model setting that realises it (a model without the setting cannot take it)
+_SETTING = {"lora": "encoder_mode", "quantization": "inference_quantization"}
+
+
+def strategy_unsupported(model: str, strategy: str) -> str | None:
+    """Why model ``model`` cannot take ``strategy`` (``"lora"``, ``"quantization"``), or None.
+
+    The one rule, asked by ``pyrec train``, the experiment grid and its preflight: LoRA and
+    quantization act on a text encoder through the model's ``encoder_mode`` /
+    ``inference_quantization`` settings, so a model whose config lacks the setting (today every
+    model but ``llm`` and ``hybrid``) has nothing to adapt or quantize. Other strategies: None.
+
+    Raises:
+        ConfigError: unknown model.
+    """
+    from pyrec.models import get_model_class
+
+    setting = _SETTING.get(strategy)
+    cls = get_model_class(model)
+    if setting is None or setting in cls.config_class.model_fields:
+        return None
+    what = "INT8 quantization of the text encoder" if strategy == "quantization" else "LoRA"
+    return f"{what} needs a language model; {model} ({cls.architecture}) has no text encoder"
+
+
 def apply_to_settings(model: str, settings: dict, strategies: Strategies) -> dict:
     """The model settings that realise ``strategies`` (LoRA and quantization act through them).
 
@@ -164,14 +190,13 @@ def apply_to_settings(model: str, settings: dict, strategies: Strategies) -> dic
     """
     from pyrec.models import get_model_class
 
-    fields = getattr(get_model_class(model), "config_class", None)
-    fields = getattr(fields, "model_fields", {})
+    fields = get_model_class(model).config_class.model_fields
     out = dict(settings)
-    for name, key, option in (("lora", "encoder_mode", "--lora"),
-                              ("quantization", "inference_quantization", "--quantize")):
-        if name in strategies.names and key not in fields:
-            raise ConfigError(f"The '{option}' option acts on a text encoder; model {model!r} has "
-                              "none (use 'llm' or 'hybrid').")
+    for name, option in (("lora", "--lora"), ("quantization", "--quantize")):
+        why = strategy_unsupported(model, name) if name in strategies.names else None
+        if why:
+            raise ConfigError(f"The '{option}' option acts on a text encoder: {why} (use 'llm' or "
+                              "'hybrid').")
     if strategies.lora is not None:
         from pyrec.models.lora import LoRAConfig
 
