@@ -27,7 +27,7 @@ from pydantic import (
 
 from pyrec.backends.registry import BACKENDS as _BACKEND_REGISTRY
 from pyrec.data.split import PROTOCOLS as _SPLIT_PROTOCOLS
-from pyrec.diagnostics import ConfigError
+from pyrec.diagnostics import ConfigError, validation_message
 
 __all__ = [
     "ARCHITECTURES",
@@ -338,23 +338,6 @@ class ExperimentConfig(_Strict):
         return self.model_dump(mode="json", exclude={"data_dir", "analysis", "seeds"})
 
 
-def _format_validation_error(exc: ValidationError, source: str) -> str:
-    lines = []
-    for err in exc.errors():
-        key = ""
-        for part in err["loc"]:
-            key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
-        key = key or "<top level>"
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key (not a setting of this section)"
-        got = err.get("input")
-        quiet = isinstance(got, dict) or err["type"] in ("missing", "value_error")
-        got_txt = "" if quiet else f" (got {got!r})"
-        lines.append(f"{source}: key {key!r}: {msg}{got_txt}")
-    return "Invalid experiment config:\n  " + "\n  ".join(lines)
-
-
 def validate_config(data: dict[str, Any], source: str = "<config>") -> ExperimentConfig:
     """Validate a dict into an :class:`ExperimentConfig`.
 
@@ -366,7 +349,7 @@ def validate_config(data: dict[str, Any], source: str = "<config>") -> Experimen
     try:
         return ExperimentConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_format_validation_error(exc, source)) from None
+        raise ConfigError(validation_message(exc, source, "experiment config", ExperimentConfig)) from None
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:
