@@ -252,11 +252,14 @@ class ExperimentConfig(_Strict):
     name: str = "experiment"
     """names the default output folder ``results/<name>``."""
     dataset: str = "ml-100k"
-    """``pyrec.data.load_dataset`` name or a CSV/Parquet path."""
+    """``pyrec.data.load_dataset`` name or a path (relative to the working folder): a dataset
+    description ``.toml``, a CSV/Parquet table, RecBole ``.inter`` or an ``.inter.json`` file."""
     data_dir: str | None = None
     """dataset folder; default ``$PYREC_DATA_DIR`` then ``~/.cache/pyrec/datasets``."""
-    min_rating: float | None = 3.0
-    """keep ratings >= this as positives (None keeps all)."""
+    min_rating: float | None = None
+    """keep ratings >= this as positives (None keeps all); when not given, the dataset's default
+    (``pyrec.data.default_min_rating``: 3 for MovieLens, a description's ``min_rating``, else
+    None)."""
     split: SplitConfig = SplitConfig()
     protocols: list[str] = ["full-ranking"]
     """``full-ranking`` and/or ``sampled-<N>`` (N sampled negatives per test item)."""
@@ -277,6 +280,26 @@ class ExperimentConfig(_Strict):
     bench: BenchConfig = BenchConfig()
     analysis: AnalysisConfig = AnalysisConfig()
     """the planned analysis (contrasts, margin, multiplicity); does not change results."""
+
+    @field_validator("dataset")
+    @classmethod
+    def _known_dataset(cls, v):
+        from pyrec.data import default_min_rating
+        from pyrec.diagnostics import PyrecError
+
+        try:  # an unknown name, a missing or invalid description: named at this key
+            default_min_rating(v)
+        except PyrecError as exc:
+            raise ValueError(str(exc)) from None
+        return v
+
+    @model_validator(mode="after")
+    def _dataset_threshold(self):
+        if "min_rating" not in self.model_fields_set:
+            from pyrec.data import default_min_rating
+
+            self.min_rating = default_min_rating(self.dataset)
+        return self
 
     @field_validator("backends")
     @classmethod
