@@ -164,3 +164,17 @@ def test_experiment_config_takes_a_description_and_its_threshold(tmp_path):
     (tmp_path / "bad.toml").write_text('[interactions]\npath = "r.csv"\nuser = "u"\nitem = "i"\nx = 1\n')
     with pytest.raises(ConfigError, match=r"key 'dataset': Invalid dataset description"):
         validate_config({**base, "dataset": str(tmp_path / "bad.toml")})
+
+
+def test_readme_example_is_a_valid_description(tmp_path):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    body = readme.split("cat > my.toml <<'EOF'\n", 1)[1].split("\nEOF\n", 1)[0]
+    write_csv(tmp_path, description=body)  # the README's column names are those of write_csv
+    desc = read_description(tmp_path / "shop.toml")
+    assert (desc.format, desc.interactions.min_rating, desc.item_text.fields) == (
+        "csv", 3.0, ["title", "genres", "description"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        assert load_dataset(str(tmp_path / "shop.toml")).n_interactions == N_ROWS
