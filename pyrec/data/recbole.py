@@ -130,12 +130,20 @@ def load_recbole(
     Raises:
         DataError: a file is missing, empty or malformed; a named field is absent (naming the
             file, the field and the fields found); an id, rating or timestamp is invalid (naming
-            the line); the ``.item`` file has no text field or lists an item twice.
+            the line); the file is a pre-augmented sequence file (an ``item_id_list`` field);
+            the ``.item`` file has no text field or lists an item twice.
         ConfigError: ``order_kind`` is not ``"timestamp"`` or ``"position"``.
     """
     inter_path = Path(inter_path)
     required = [user, item] + [c for c in (rating, order) if c is not None]
     df, types = read_atomic(inter_path, required, "RecBole .inter")
+    lists = [f for f, t in types.items() if t == "token_seq" and f.startswith(item)]
+    if lists:
+        raise DataError(
+            f"{inter_path}: field {lists[0]!r} holds item sequences (a pre-augmented sequential "
+            "file, one row per target item); expected one interaction per line. For the UniSRec "
+            "release use the dataset name 'unisrec:<Name>'."
+        )
     if rating is None and "rating" in types:
         rating = "rating"
     if order is None and "timestamp" in types:

@@ -126,6 +126,10 @@ def test_recbole_errors_name_file_and_field(tmp_path):
     bad.write_text("user_id:token\titem_id:token\ttimestamp:float\nu1\ti1\t-5\n")
     with pytest.raises(DataError, match=r"bad.inter, line 2, column timestamp: timestamp -5 is negative"):
         load_recbole(bad)
+    seq = tmp_path / "Sci.train.inter"
+    seq.write_text("user_id:token\titem_id_list:token_seq\titem_id:token\n1\t1 2\t3\n")
+    with pytest.raises(DataError, match="field 'item_id_list' holds item sequences.*unisrec:<Name>"):
+        load_dataset(str(seq))
     with pytest.raises(ConfigError, match="'order_kind' parameter of load_recbole"):
         load_recbole(inter, order_kind="seconds")
 
