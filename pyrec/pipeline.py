@@ -22,8 +22,6 @@ __all__ = ["SPLITS", "RunResult", "build_model", "default_min_rating", "fit_mode
 #: split protocols accepted by :func:`train_and_evaluate` (owned by :mod:`pyrec.data.split`;
 #: ``released``: a dataset's own split)
 SPLITS = PROTOCOLS
-#: datasets whose explicit ratings are binarised at >= 3 unless told otherwise
-_RATED = ("ml-100k", "ml-1m")
 
 
 def build_model(name: str, settings: dict[str, Any] | None = None, *, seed: int | None = None):
@@ -137,8 +135,11 @@ def recommend(model, users, k: int = 10, *, exclude_seen: bool = True):
 
 
 def default_min_rating(dataset: str) -> float | None:
-    """3.0 for the MovieLens datasets (RecBole's protocol), None (keep all) otherwise."""
-    return 3.0 if str(dataset).lower() in _RATED else None
+    """The dataset's default rating threshold, :func:`pyrec.data.default_min_rating` (3.0 for the
+    MovieLens datasets, RecBole's protocol; a description file's ``min_rating``; else None)."""
+    from pyrec.data import default_min_rating as _default
+
+    return _default(dataset)
 
 
 @dataclass

@@ -120,7 +120,9 @@ if (requireNamespace("reticulate", quietly = TRUE)) {
 #' Run a pyrec experiment (`pyrec evaluate`) and return its tidy runs table.
 #'
 #' @param config NULL (the default preset analysis/experiment.default.toml), a TOML/YAML file path,
-#'   or a named list with the config's keys (see analysis/experiment.quick.toml).
+#'   or a named list with the config's keys (see analysis/experiment.quick.toml). Its `dataset` is a
+#'   registered name or a path, read from the working directory: your own data as a dataset
+#'   description (`dataset = "my.toml"`, see README "Your own data"), RecBole `.inter` or a CSV.
 #' @param quick TRUE runs the minute-long smoke preset (analysis/experiment.quick.toml).
 #' @param out results folder (default "results/<config name>").
 #' @param ... passed to `pyrec.experiment.evaluate` (seeds = "0,1,2", force = TRUE,

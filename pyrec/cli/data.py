@@ -25,7 +25,9 @@ data_app = typer.Typer(
 @data_app.command("info")
 def info(
     name: str = typer.Argument(
-        ..., help="Dataset name (see `pyrec data list`) or a CSV/Parquet path."
+        ...,
+        help="Dataset name (see `pyrec data list`) or a path: a dataset description (.toml), a "
+        "CSV/Parquet table, RecBole atomic files (.inter) or an .inter.json/.item.json pair.",
     ),
     data_dir: Optional[Path] = typer.Option(
         None,
@@ -49,7 +51,7 @@ def info(
     from rich.console import Console
     from rich.table import Table
 
-    from pyrec.data import check_split, load_dataset, split_data
+    from pyrec.data import check_split, default_min_rating, load_dataset, split_data
     from pyrec.diagnostics import PyrecError
 
     console = Console()
@@ -62,6 +64,7 @@ def info(
             )
     try:
         data = load_dataset(name, data_dir, min_rating=min_rating, dedup=not no_dedup, kcore=kcore)
+        default_threshold = default_min_rating(name)
     except PyrecError as e:
         fail(e)
     t = Table(title=f"{data.name}", show_header=True)
@@ -73,13 +76,21 @@ def info(
     t.add_row("density", f"{data.density:.4%}")
     for key in (
         "raw_rows", "duplicates_dropped", "min_rating", "below_threshold_dropped", "kcore",
-        "kcore_removed_interactions", "items_without_text",
+        "kcore_removed_interactions", "items_without_text", "items_with_empty_text",
+        "items_without_title", "users_without_items",
     ):  # fmt: skip
         if data.meta.get(key) is not None:
             v = data.meta[key]
             t.add_row(key.replace("_", " "), f"{v:,}" if isinstance(v, int) else str(v))
     with_text = sum(1 for x in data.item_text if x)
     t.add_row("items with text", f"{with_text:,}")
+    unit = data.meta.get("timestamp_unit")
+    order = {"s": "timestamp (Unix s)", "position": "sequence position (not a time)",
+             "row": "file order (no order column)"}.get(unit)  # fmt: skip
+    if order:
+        t.add_row("order", order)
+    t.add_row("default min rating (train, evaluate)",
+              "none (all kept)" if default_threshold is None else f"{default_threshold:g}")  # fmt: skip
     console.print(t)
 
     st = Table(title="splits", show_header=True)

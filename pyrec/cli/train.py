@@ -33,7 +33,9 @@ def _parse_sets(items: list[str]) -> dict:
 def train(
     model: str = typer.Option(..., "--model", "-m", help=f"A registered model: {', '.join(MODELS)}."),
     dataset: str = typer.Option(
-        "ml-100k", "--dataset", "-d", help="Dataset name (see `pyrec data list`)."
+        "ml-100k", "--dataset", "-d",
+        help="Dataset name (see `pyrec data list`) or a path: a dataset description (.toml), "
+        "a .csv/.parquet table, RecBole .inter, or an .inter.json file.",
     ),
     split: str = typer.Option(
         "ratio", "--split", help=f"Split protocol: {', '.join(_SPLITS)} (ratio: per-user 8:1:1)."
@@ -46,7 +48,9 @@ def train(
         None, "--epochs", help="Maximum epochs (model default otherwise)."
     ),
     min_rating: float | None = typer.Option(
-        None, "--min-rating", help="Keep ratings >= this (default 3 for MovieLens, else all)."
+        None, "--min-rating",
+        help="Keep ratings >= this (default: the dataset's, 3 for MovieLens or a description's "
+        "min_rating, else all).",
     ),
     data_dir: Path | None = typer.Option(
         None, "--data-dir", help="Folder of dataset folders (default $PYREC_DATA_DIR)."
@@ -170,13 +174,14 @@ def train(
 
     import torch
 
-    from pyrec.pipeline import default_min_rating, train_and_evaluate
+    from pyrec.data import dataset_label
+    from pyrec.pipeline import train_and_evaluate
 
     torch.set_num_threads(max(1, threads))
     tags = [t for t, on in (("lora", lora is not None), ("kd", distill_from is not None),
                             (quantize, quantize != "none")) if on]
     name = "+".join([model.lower(), *tags])
-    out = out or Path("runs") / f"{name}-{dataset.replace(':', '_')}-{split}-s{seed}"
+    out = out or Path("runs") / f"{name}-{dataset_label(dataset)}-{split}-s{seed}"
     console = Console()
     try:
         run = train_and_evaluate(
@@ -185,7 +190,7 @@ def train(
             split=split,
             seed=seed,
             data_dir=data_dir,
-            min_rating=min_rating if min_rating is not None else default_min_rating(dataset),
+            min_rating=min_rating if min_rating is not None else "default",
             config=config,
             out=out,
             resume=resume,
@@ -214,6 +219,10 @@ def train(
             table.add_row(
                 key.replace("ndcg", "NDCG").replace("recall", "Recall"), f"{run.summary[key]:.4f}"
             )
+    i = run.info
+    table.add_row("users · items", f"{i['n_users']:,} · {i['n_items']:,}")
+    table.add_row("train · valid · test", f"{i['n_train']:,} · {i['n_valid']:,} · {i['n_test']:,}")
+    table.add_row("min rating", "none (all kept)" if i["min_rating"] is None else f"{i['min_rating']:g}")
     strategy = run.info["strategies"]["optimization"]
     if strategy != "none":
         table.add_row("optimization", strategy)

@@ -1,7 +1,9 @@
 """pyrec.data: dataset registry, loaders, preprocessing and splits.
 
 Loaders read the publishers' own files (MovieLens 100K/1M, Amazon Review Data 2018, the UniSRec
-release, generic CSV/Parquet) into one :class:`InteractionData`; :func:`load_dataset` adds
+release), common public formats (RecBole atomic files, the ``.inter.json``/``.item.json`` pair of
+LLM-recommendation work), generic CSV/Parquet, and a user's own files named by a dataset
+description (``.toml``, :mod:`pyrec.data.description`) into one :class:`InteractionData`; :func:`load_dataset` adds
 de-duplication, an implicit-feedback threshold and k-core filtering; :func:`split_data` makes
 seeded ratio / leave-one-out / global temporal splits and :func:`check_split` verifies them.
 """
@@ -12,6 +14,8 @@ from pyrec.data.preprocess import binarize, compact, count_duplicates, dedup, kc
 from pyrec.data.registry import (
     DATASETS,
     DatasetSpec,
+    dataset_label,
+    default_min_rating,
     get_spec,
     load_dataset,
     resolve_data_dir,
@@ -28,6 +32,8 @@ __all__ = [
     "load_table",
     "DATASETS",
     "DatasetSpec",
+    "default_min_rating",
+    "dataset_label",
     "get_spec",
     "resolve_data_dir",
     "download_dataset",

@@ -21,6 +21,7 @@ __all__ = [
     "build_interactions",
     "check_timestamps",
     "check_numeric",
+    "report_item_text",
     "require_file",
     "require_nonempty",
 ]
@@ -149,7 +150,10 @@ def build_interactions(
         meta: provenance facts to store.
 
     Returns:
-        InteractionData whose item index space is the set of interacted items.
+        InteractionData whose item index space is the set of interacted items. With
+        ``item_text``, ``meta["items_with_empty_text"]`` counts interacted items whose text row
+        is empty or blank (``meta["empty_text_examples"]``: up to 3 of their raw ids); see
+        :func:`report_item_text` for the warning.
 
     Raises:
         DataError: an interacted item is absent from the text table (``missing_text="error"``).
@@ -178,6 +182,10 @@ def build_interactions(
             meta["text_rows_without_interactions"] = unknown
         values = item_text.to_numpy(dtype=object)
         texts = ["" if p < 0 or values[p] is None else str(values[p]) for p in pos]
+        empty = [i for i, (p, t) in enumerate(zip(pos, texts)) if p >= 0 and not t.strip()]
+        meta["items_with_empty_text"] = len(empty)
+        if empty:
+            meta["empty_text_examples"] = [item_ids[i] for i in empty[:3]]
     return InteractionData(
         name=name,
         users=users,
@@ -189,6 +197,29 @@ def build_interactions(
         item_text=texts,
         meta=meta,
     )
+
+
+def report_item_text(data: InteractionData, text_source: str | Path, *, stacklevel: int = 3) -> None:
+    """Warn (:class:`DataWarning`) about text that will not reach a model, from the counts
+    :func:`build_interactions` stored: text rows naming items without interactions
+    (``meta["text_rows_without_interactions"]``) and interacted items whose text is empty
+    (``meta["items_with_empty_text"]``, with up to 3 example ids). Silent when both are 0."""
+    extra = data.meta.get("text_rows_without_interactions", 0)
+    if extra:
+        warnings.warn(
+            f"{text_source}: {extra} text row(s) name items with no interaction; they are not in "
+            "the item index.",
+            DataWarning,
+            stacklevel=stacklevel,
+        )
+    empty = data.meta.get("items_with_empty_text", 0)
+    if empty:
+        warnings.warn(
+            f"{text_source}: {empty} of {data.n_items} interacted item(s) have empty text after "
+            f"cleaning (e.g. {data.meta['empty_text_examples']}); a text model sees '' for them.",
+            DataWarning,
+            stacklevel=stacklevel,
+        )
 
 
 def read_fields(

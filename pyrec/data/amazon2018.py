@@ -10,15 +10,14 @@ STATS ("Gift Cards", shared copy): 2,972 review rows, 458 users, 148 items, 2,96
 Both files are gzip'd JSON lines (one object per line, UTF-8). Interactions come from the review
 fields ``reviewerID``, ``asin``, ``overall`` (rating 1-5) and ``unixReviewTime`` (s). Item text is
 ``"<title>. Category: <c1> > <c2>. Brand: <brand>. <description>"`` built from the metadata, with
-HTML entities unescaped (:func:`html.unescape`) and tags stripped; empty parts are left out.
+HTML entities unescaped and tags stripped (:func:`pyrec.data.text.clean_text`); empty parts are left
+out.
 """
 
 from __future__ import annotations
 
 import gzip
-import html
 import json
-import re
 import warnings
 from pathlib import Path
 
@@ -27,30 +26,12 @@ import pandas as pd
 
 from pyrec.data._build import build_interactions, check_timestamps, require_file
 from pyrec.data._types import InteractionData
+from pyrec.data.text import clean_text
 from pyrec.diagnostics import DataError, DataWarning
 
 __all__ = ["load_amazon2018", "clean_text", "amazon_item_text"]
 
-_TAG = re.compile(r"<[^>]*>")
-_SPACE = re.compile(r"\s+")
 REVIEW_FIELDS = ("reviewerID", "asin", "unixReviewTime")
-
-
-def clean_text(value) -> str:
-    """Plain text from an Amazon field: HTML entities unescaped (twice at most, for ``&amp;#39;``),
-    tags removed, whitespace collapsed. Lists are joined with spaces; None gives ``""``."""
-    if value is None:
-        return ""
-    if isinstance(value, (list, tuple)):
-        value = " ".join(str(v) for v in value if v)
-    s = str(value)
-    for _ in range(2):
-        u = html.unescape(s)
-        if u == s:
-            break
-        s = u
-    s = _TAG.sub(" ", s)
-    return _SPACE.sub(" ", s).strip()
 
 
 def amazon_item_text(meta: dict) -> str:

@@ -14,7 +14,17 @@ from pathlib import Path
 from pyrec.data._types import InteractionData
 from pyrec.diagnostics import DataError
 
-__all__ = ["DatasetSpec", "RemoteFile", "DATASETS", "resolve_data_dir", "get_spec", "load_dataset"]
+__all__ = [
+    "DatasetSpec",
+    "RemoteFile",
+    "DATASETS",
+    "resolve_data_dir",
+    "get_spec",
+    "load_dataset",
+    "default_min_rating",
+    "file_format",
+    "dataset_label",
+]
 
 DEFAULT_CACHE = Path("~/.cache/pyrec/datasets")
 
@@ -49,6 +59,8 @@ class DatasetSpec:
         citation: what to cite.
         homepage: where a human gets the data.
         remote: files :func:`download_dataset` fetches (empty: manual download only).
+        min_rating: the dataset's default rating threshold (keep ratings >= it) in
+            ``pyrec train`` / ``pyrec evaluate``, or None (keep every interaction).
     """
 
     name: str
@@ -59,6 +71,7 @@ class DatasetSpec:
     citation: str = ""
     homepage: str = ""
     remote: tuple[RemoteFile, ...] = ()
+    min_rating: float | None = None
 
 
 _ML = "https://files.grouplens.org/datasets/movielens"
@@ -77,6 +90,7 @@ DATASETS: dict[str, DatasetSpec] = {
     "ml-100k": DatasetSpec(
         "ml-100k", "ml-100k", "ml-100k", files=("u.data", "u.item"),
         citation=_ML_CITE, homepage="https://grouplens.org/datasets/movielens/100k/",
+        min_rating=3.0,  # ratings >= 3 as positives, the study's protocol (as RecBole's)
         remote=(RemoteFile(
             f"{_ML}/ml-100k.zip", md5="0e33842e24a9c977be4e0107933c0723",
             extract_sha256={  # sha256 of the members, as listed in ../shared/datasets/README.md
@@ -92,6 +106,7 @@ DATASETS: dict[str, DatasetSpec] = {
     "ml-1m": DatasetSpec(
         "ml-1m", "ml-1m", "ml-1m", files=("ratings.dat", "movies.dat"),
         citation=_ML_CITE, homepage="https://grouplens.org/datasets/movielens/1m/",
+        min_rating=3.0,
         remote=(RemoteFile(f"{_ML}/ml-1m.zip", md5="c4d9eecfca2ab87c1945afe126590906"),),
     ),
     "amazon-gift_cards": DatasetSpec(
@@ -159,7 +174,8 @@ def get_spec(name: str) -> DatasetSpec:
         )  # fmt: skip
     raise DataError(
         f"Unknown dataset {name!r}. Expected one of {sorted(DATASETS)}, 'amazon2018:<Category>', "
-        "'unisrec:<Name>', or a path to a .csv/.tsv/.parquet file."
+        "'unisrec:<Name>', or a path to a dataset description (.toml), a .csv/.tsv/.parquet "
+        "file, RecBole atomic files (.inter) or an .inter.json/.item.json pair."
     )
 
 
@@ -188,9 +204,83 @@ def dataset_folder(spec: DatasetSpec, data_dir: str | Path | None = None) -> Pat
     return folder
 
 
+_TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq")
+
+
+def file_format(name: str | Path) -> str | None:
+    """What a dataset argument that is a file path holds, from its name; None for a registry name.
+
+    Returns:
+        ``"description"`` (``.toml``, :mod:`pyrec.data.description`), ``"json-pair"``
+        (``.inter.json``, :mod:`pyrec.data.jsonpair`), ``"recbole"`` (``.inter``,
+        :mod:`pyrec.data.recbole`), ``"table"`` (``.csv``/``.tsv``/``.txt``/``.parquet``/``.pq``)
+        or None.
+    """
+    n = str(name).lower()
+    if n.endswith(".toml"):
+        return "description"
+    if n.endswith(".inter.json"):
+        return "json-pair"
+    if n.endswith(".inter"):
+        return "recbole"
+    if Path(n).suffix in _TABLE_SUFFIXES:
+        return "table"
+    return None
+
+
+def dataset_label(name: str) -> str:
+    """A dataset argument as a folder-name part: a registry name with ``:`` replaced by ``_``, a
+    path's file name without its format suffix (``data/shop.toml`` -> ``shop``)."""
+    if file_format(name) is None:
+        return str(name).replace(":", "_")
+    base = Path(name).name
+    for suffix in (".inter.json", ".inter", ".toml"):
+        if base.lower().endswith(suffix):
+            return base[: -len(suffix)]
+    return Path(base).stem
+
+
+def default_min_rating(name: str | Path) -> float | None:
+    """The dataset's default rating threshold: a registered dataset's ``DatasetSpec.min_rating``
+    (3 for MovieLens 100K/1M, None for the Amazon sets), a description file's
+    ``interactions.min_rating``, None for any other file.
+
+    Raises:
+        DataError: an unknown name, or a description file that does not exist.
+        ConfigError: an invalid description file.
+    """
+    kind = file_format(name)
+    if kind == "description":
+        from pyrec.data.description import read_description
+
+        return read_description(name).interactions.min_rating
+    if kind is not None:
+        return None
+    return get_spec(str(name)).min_rating
+
+
 def _load_raw(name: str, data_dir) -> InteractionData:
+    kind = file_format(name)
     p = Path(name)
-    if p.suffix.lower() in (".csv", ".tsv", ".txt", ".parquet", ".pq"):
+    if kind == "description":
+        from pyrec.data.description import load_description
+
+        return load_description(p)
+    if kind == "recbole":
+        from pyrec.data.recbole import load_recbole
+
+        return load_recbole(p)
+    if kind == "json-pair":
+        from pyrec.data.jsonpair import load_json_pair
+
+        return load_json_pair(p)
+    if str(name).lower().endswith((".item", ".item.json")):
+        raise DataError(
+            f"{name}: this is an item file; pass the interactions file beside it "
+            f"({'.inter.json' if str(name).lower().endswith('.json') else '.inter'}), which "
+            "reads it, or a dataset description (.toml) naming both."
+        )
+    if kind == "table":
         from pyrec.data.table import load_table, read_table
 
         cols = [str(c) for c in read_table(p, []).columns]
@@ -203,7 +293,9 @@ def _load_raw(name: str, data_dir) -> InteractionData:
         if user is None or item is None:
             raise DataError(
                 f"{p}: cannot find user/item columns among {cols}; expected e.g. 'user_id' and "
-                "'item_id', or call pyrec.data.load_table(path, user_col, item_col, ...)."
+                "'item_id', or name them in a dataset description (.toml, see "
+                "pyrec.data.description), or call pyrec.data.load_table(path, user_col, "
+                "item_col, ...)."
             )
         return load_table(
             p, user, item, pick("rating", "Rating"), pick("timestamp", "Timestamp", "time")
@@ -242,11 +334,18 @@ def load_dataset(
 
     Args:
         name: ``"ml-100k"``, ``"ml-1m"``, ``"amazon-gift_cards"``, ``"amazon-scientific"``,
-            ``"amazon2018:<Category>"``, ``"unisrec:<Name>"``, or a ``.csv``/``.parquet`` path
-            with columns like ``user_id``, ``item_id`` (``rating``, ``timestamp`` optional).
+            ``"amazon2018:<Category>"``, ``"unisrec:<Name>"``, or a path (see
+            :func:`file_format`): a dataset description ``.toml``
+            (:mod:`pyrec.data.description`: your own files, columns and item text), RecBole
+            atomic files ``<name>.inter`` (+ ``<name>.item`` beside it), an
+            ``<name>.inter.json`` (+ ``<name>.item.json``) pair, or a ``.csv``/``.parquet``
+            table with columns like ``user_id``, ``item_id`` (``rating``, ``timestamp``
+            optional).
         data_dir: folder holding ``<dataset folder>/``; default ``$PYREC_DATA_DIR``, then
             ``~/.cache/pyrec/datasets``.
-        min_rating: rating threshold (inclusive) for implicit feedback, e.g. 4; None keeps all.
+        min_rating: rating threshold (inclusive) for implicit feedback, e.g. 4; None keeps all
+            (the dataset's own default, :func:`default_min_rating`, is applied by ``pyrec
+            train`` / ``pyrec evaluate``, not here).
         dedup: drop repeated pairs (keep latest).
         kcore: minimum interactions per user and per item, or None.
 
@@ -257,8 +356,9 @@ def load_dataset(
 
     Raises:
         DataError: unknown name, missing files (says where it looked and how to get them),
-            malformed files.
-        ConfigError: bad ``min_rating`` or ``kcore``.
+            malformed files, a missing column (naming it and the file).
+        ConfigError: bad ``min_rating`` or ``kcore``; an invalid dataset description (naming
+            the file and the key).
     """
     from pyrec.data import preprocess as pp
 

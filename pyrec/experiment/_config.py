@@ -27,7 +27,7 @@ from pydantic import (
 
 from pyrec.backends.registry import BACKENDS as _BACKEND_REGISTRY
 from pyrec.data.split import PROTOCOLS as _SPLIT_PROTOCOLS
-from pyrec.diagnostics import ConfigError
+from pyrec.diagnostics import ConfigError, validation_message
 
 __all__ = [
     "ARCHITECTURES",
@@ -256,11 +256,14 @@ class ExperimentConfig(_Strict):
     name: str = "experiment"
     """names the default output folder ``results/<name>``."""
     dataset: str = "ml-100k"
-    """``pyrec.data.load_dataset`` name or a CSV/Parquet path."""
+    """``pyrec.data.load_dataset`` name or a path (relative to the working folder): a dataset
+    description ``.toml``, a CSV/Parquet table, RecBole ``.inter`` or an ``.inter.json`` file."""
     data_dir: str | None = None
     """dataset folder; default ``$PYREC_DATA_DIR`` then ``~/.cache/pyrec/datasets``."""
-    min_rating: float | None = 3.0
-    """keep ratings >= this as positives (None keeps all)."""
+    min_rating: float | None = None
+    """keep ratings >= this as positives (None keeps all); when not given, the dataset's default
+    (``pyrec.data.default_min_rating``: 3 for MovieLens, a description's ``min_rating``, else
+    None)."""
     split: SplitConfig = SplitConfig()
     protocols: list[str] = ["full-ranking"]
     """``full-ranking`` and/or ``sampled-<N>`` (N sampled negatives per test item)."""
@@ -281,6 +284,26 @@ class ExperimentConfig(_Strict):
     bench: BenchConfig = BenchConfig()
     analysis: AnalysisConfig = AnalysisConfig()
     """the planned analysis (contrasts, margin, multiplicity); does not change results."""
+
+    @field_validator("dataset")
+    @classmethod
+    def _known_dataset(cls, v):
+        from pyrec.data import default_min_rating
+        from pyrec.diagnostics import PyrecError
+
+        try:  # an unknown name, a missing or invalid description: named at this key
+            default_min_rating(v)
+        except PyrecError as exc:
+            raise ValueError(str(exc)) from None
+        return v
+
+    @model_validator(mode="after")
+    def _dataset_threshold(self):
+        if "min_rating" not in self.model_fields_set:
+            from pyrec.data import default_min_rating
+
+            self.min_rating = default_min_rating(self.dataset)
+        return self
 
     @field_validator("backends")
     @classmethod
@@ -344,23 +367,6 @@ class ExperimentConfig(_Strict):
         return self.model_dump(mode="json", exclude={"data_dir", "analysis", "seeds"})
 
 
-def _format_validation_error(exc: ValidationError, source: str) -> str:
-    lines = []
-    for err in exc.errors():
-        key = ""
-        for part in err["loc"]:
-            key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
-        key = key or "<top level>"
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key (not a setting of this section)"
-        got = err.get("input")
-        quiet = isinstance(got, dict) or err["type"] in ("missing", "value_error")
-        got_txt = "" if quiet else f" (got {got!r})"
-        lines.append(f"{source}: key {key!r}: {msg}{got_txt}")
-    return "Invalid experiment config:\n  " + "\n  ".join(lines)
-
-
 def validate_config(data: dict[str, Any], source: str = "<config>") -> ExperimentConfig:
     """Validate a dict into an :class:`ExperimentConfig`.
 
@@ -372,7 +378,7 @@ def validate_config(data: dict[str, Any], source: str = "<config>") -> Experimen
     try:
         return ExperimentConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_format_validation_error(exc, source)) from None
+        raise ConfigError(validation_message(exc, source, "experiment config", ExperimentConfig)) from None
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:
