@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from pyrec.cli import app
-from pyrec.data import InteractionData
-from pyrec.diagnostics import DataWarning, RBridgeError
+from pyrec.data import InteractionData, split_data
+from pyrec.diagnostics import ConfigError, DataWarning, RBridgeError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -91,3 +91,32 @@ def test_amazon_html_fragment_titles_are_cleaned_and_all_repeated_meta_rows_coun
     assert clean_text(cut) == ""
     assert clean_text("Gift <!-- note") == "Gift"
     assert clean_text("<script>x=1</script>Hi&nbsp;&amp;#39; <br/>there") == "Hi ' there"
+
+
+# ---- item 2 ----------------------------------------------------------------------------------
+
+
+def test_loo_with_min_interactions_below_3_is_refused(tmp_path, monkeypatch):
+    """issue #16 item 2: split_data(..., "loo", min_interactions=1 or 2) left users with 1-2
+    interactions without any training row, silently; now refused, and with the default (3) such
+    users stay in train only, counted in split.info and by `pyrec data info`."""
+    # user 0: 4 interactions, user 1: 2, user 2: 1
+    d = _interactions([0, 0, 0, 0, 1, 1, 2], [0, 1, 2, 3, 0, 1, 2], [1, 2, 3, 4, 1, 2, 1])
+    for m in (1, 2):
+        with pytest.raises(ConfigError) as info:
+            split_data(d, "loo", min_interactions=m)
+        msg = str(info.value)
+        assert "'min_interactions' parameter of split_data(protocol='loo')" in msg
+        assert "an int in [3, inf)" in msg and f"Got {m} instead" in msg
+    s = split_data(d, "loo")
+    assert s.info["users_train_only"] == 2 and s.info["min_interactions"] == 3
+    assert sorted(np.unique(s.train.users).tolist()) == [0, 1, 2]
+    assert (len(s.train), len(s.valid), len(s.test)) == (5, 1, 1)
+    csv = tmp_path / "few.csv"
+    csv.write_text("user,item,rating,timestamp\n" + "".join(
+        f"{u},{i},5,{t}\n" for u, i, t in zip(d.users, d.items, d.timestamps)))
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(app, ["data", "info", str(csv), "--split", "loo"])
+    assert res.exit_code == 0, res.output
+    row = next(ln for ln in res.output.splitlines() if ln.strip("│ ").startswith("loo"))
+    assert [c.strip() for c in row.strip("│").split("│")][1:5] == ["5", "1", "1", "2"]

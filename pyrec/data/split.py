@@ -11,7 +11,9 @@ Protocols:
   ``min_interactions`` (3) interactions stay in train only.
 - ``"loo"`` — leave-one-out by time: per user, the latest interaction is test, the second
   latest valid (ties in time broken by file order, the later row counting as later). Users with
-  fewer than ``min_interactions`` (3) interactions stay in train only.
+  fewer than ``min_interactions`` (3) interactions stay in train only. ``min_interactions`` below
+  3 is refused (a :class:`~pyrec.diagnostics.ConfigError`): users with 1-2 interactions would
+  have no training row, and a model cannot score a user it never saw.
 - ``"temporal"`` — one global cut-off for everyone: with timestamps sorted, ``t1`` is the value at
   position ``floor(r_train * n)`` and ``t2`` at ``floor((r_train + r_valid) * n)``; train is
   ``t < t1``, valid ``t1 <= t < t2``, test ``t >= t2``. Every test interaction is at or after
@@ -163,14 +165,15 @@ def split_data(
             they do not sum to 1.
         seed: seed of ``numpy.random.default_rng`` (``ratio`` only; the others are deterministic
             and record ``seed=None``).
-        min_interactions: users with fewer interactions stay in train only (``ratio``, ``loo``).
+        min_interactions: users with fewer interactions stay in train only (``ratio``, ``loo``;
+            at least 3 for ``loo``).
 
     Returns:
         Split with ``info`` = sizes (``n_train``, ``n_valid``, ``n_test``), the rule applied and
         counts such as ``users_train_only``.
 
     Raises:
-        ConfigError: unknown protocol, bad ratios, seed or min_interactions.
+        ConfigError: unknown protocol, bad ratios, seed or min_interactions (< 3 for ``loo``).
         DataError: repeated (user, item) pairs, empty data, or ``released`` on a dataset
             without a released split.
     """
@@ -182,6 +185,16 @@ def split_data(
         or min_interactions < 1
     ):
         raise param_error("min_interactions", "split_data", "an int in [1, inf)", min_interactions)
+    if protocol == "loo" and min_interactions < 3:
+        # a user's latest row is test and the second latest valid: with 1-2 rows none is left
+        # for train, and a user with no training row cannot be scored
+        raise param_error(
+            "min_interactions", "split_data(protocol='loo')",
+            "an int in [3, inf): leave-one-out puts each user's latest interaction in test and "
+            "the second latest in valid, so a user needs 3 to keep one in train (users with "
+            "fewer stay in train only, counted in info['users_train_only'])",
+            min_interactions,
+        )
     r = _check_ratios(ratios)
     if len(data) == 0:
         raise DataError(f"dataset {data.name!r} has no interactions to split.")
