@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -120,3 +122,40 @@ def test_loo_with_min_interactions_below_3_is_refused(tmp_path, monkeypatch):
     assert res.exit_code == 0, res.output
     row = next(ln for ln in res.output.splitlines() if ln.strip("│ ").startswith("loo"))
     assert [c.strip() for c in row.strip("│").split("│")][1:5] == ["5", "1", "1", "2"]
+
+
+# ---- item 3 ----------------------------------------------------------------------------------
+
+
+@pytest.mark.r
+def test_stats_call_from_a_worker_thread_after_the_main_thread(r_ready):
+    """issue #16 item 3: a pyrec.stats call from a worker thread, after one on the main thread,
+    raised rpy2's raw NotImplementedError ("Conversion rules ... missing"); it now gives the same
+    result as on the main thread (several threads at once too)."""
+    from pyrec.stats import anova, from_r, to_r
+
+    rng = np.random.default_rng(0)
+    runs = pd.DataFrame({"architecture": np.repeat(["gnn", "mf", "pop"], 6), "optimization": "none",
+                         "backend": "cpu", "seed": np.tile(np.arange(6), 3), "metric": "ndcg@10",
+                         "value": rng.random(18)})
+    main = anova(runs, "ndcg@10", ["architecture"])
+    out: dict[int, object] = {}
+
+    def work(i):
+        try:
+            res = anova(runs, "ndcg@10", ["architecture"])
+            back = from_r(to_r(runs))
+            out[i] = (res, back)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            out[i] = exc
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i in range(3):
+        assert not isinstance(out[i], BaseException), repr(out[i])
+        res, back = out[i]
+        pd.testing.assert_frame_equal(res, main)
+        assert back["value"].tolist() == runs["value"].tolist()

@@ -71,14 +71,11 @@ list(
 _helpers: dict[str, Any] = {}
 
 
-def _r():
-    from pyrec.stats._rpy2 import import_rpy2
-
-    ro = import_rpy2()
+def _helpers_loaded(ro) -> None:
+    """Define the R helpers once (the caller holds :func:`~pyrec.stats._rpy2.r_calls`)."""
     if not _helpers:
         h = ro.r(_R_HELPERS)
         _helpers.update({name: h.rx2(name) for name in ("frame", "factor", "posixct", "set_na")})
-    return ro
 
 
 def _int_column(name: str, s: pd.Series, ro):
@@ -190,10 +187,13 @@ def to_r(df: pd.DataFrame):
     if len(set(names)) != len(names):
         dup = sorted({n for n in names if names.count(n) > 1})
         raise DataError(f"to_r: duplicated column names {dup}; R data.frames need unique names.")
-    ro = _r()
-    cols = [_column(n, df.iloc[:, i], ro) for i, n in enumerate(names)]
-    return _helpers["frame"](ro.vectors.ListVector.from_length(0) if not cols
-                             else ro.r["list"](*cols), ro.vectors.StrVector(names), len(df))
+    from pyrec.stats._rpy2 import r_calls
+
+    with r_calls() as ro:
+        _helpers_loaded(ro)
+        cols = [_column(n, df.iloc[:, i], ro) for i, n in enumerate(names)]
+        return _helpers["frame"](ro.vectors.ListVector.from_length(0) if not cols
+                                 else ro.r["list"](*cols), ro.vectors.StrVector(names), len(df))
 
 
 def _series(vec, ro) -> pd.Series:
@@ -266,21 +266,26 @@ def from_r(obj) -> pd.DataFrame | pd.Series:
         DataError: a column has no pandas conversion (list columns, complex).
         RBridgeError: R or rpy2 is not installed.
     """
-    ro = _r()
-    cls = list(obj.rclass) if getattr(obj, "rclass", None) is not None else []
-    if "data.frame" not in cls:
-        return _series(obj, ro)
-    names = list(obj.names) if obj.names is not ro.NULL else []
-    cols = {}
-    for i, name in enumerate(names):
-        s = _series(obj[i], ro)
-        cols[str(name)] = s.reset_index(drop=True)
-    n = int(ro.r["nrow"](obj)[0])
+    from pyrec.stats._rpy2 import r_calls
+
+    with r_calls() as ro:
+        _helpers_loaded(ro)
+        cls = list(obj.rclass) if getattr(obj, "rclass", None) is not None else []
+        if "data.frame" not in cls:
+            return _series(obj, ro)
+        names = list(obj.names) if obj.names is not ro.NULL else []
+        cols = {}
+        for i, name in enumerate(names):
+            s = _series(obj[i], ro)
+            cols[str(name)] = s.reset_index(drop=True)
+        n = int(ro.r["nrow"](obj)[0])
+        attrs = {}
+        for key in obj.list_attrs():
+            if key in ("names", "class", "row.names"):
+                continue
+            value = _attr_value(ro.r["attr"](obj, key, exact=True), ro)
+            if value is not None:
+                attrs[str(key)] = value
     df = pd.DataFrame(cols, index=pd.RangeIndex(n))
-    for key in obj.list_attrs():
-        if key in ("names", "class", "row.names"):
-            continue
-        value = _attr_value(ro.r["attr"](obj, key, exact=True), ro)
-        if value is not None:
-            df.attrs[str(key)] = value
+    df.attrs.update(attrs)
     return df
