@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -159,3 +162,44 @@ def test_stats_call_from_a_worker_thread_after_the_main_thread(r_ready):
         res, back = out[i]
         pd.testing.assert_frame_equal(res, main)
         assert back["value"].tolist() == runs["value"].tolist()
+
+
+# ---- item 4 ----------------------------------------------------------------------------------
+
+
+_TZ_SCRIPT = """
+import json
+import pandas as pd
+from pyrec.stats import from_r, to_r
+from pyrec.stats._rpy2 import import_rpy2
+
+ro = import_rpy2()
+df = pd.DataFrame({"t": pd.to_datetime(["1945-01-01 00:00:00", None, "2024-07-01 12:30:00"])})
+r = to_r(df)
+print(json.dumps({
+    "r_tz": ro.r("format(as.POSIXct('2024-01-01 12:00', tz = ''), '%Z')")[0],
+    "clock": [None if x is ro.NA_Character else str(x)
+              for x in ro.r("function(d) format(d$t, '%Y-%m-%d %H:%M:%S')")(r)],
+    "year": ro.r("function(d) as.POSIXlt(d$t)$year[1] + 1900")(r)[0],
+    "tzone": ro.r("function(d) attr(d$t, 'tzone')")(r)[0],
+    "back": [None if pd.isna(x) else str(x) for x in from_r(r)["t"]],
+}))
+"""
+
+
+@pytest.mark.r
+def test_naive_datetime_keeps_its_wall_clock_in_r_under_new_york(r_ready, tmp_path):
+    """issue #16 item 4: to_r of a naive datetime column shifted by the machine's UTC offset in R
+    (1945-01-01 became 1944 under TZ=America/New_York); now R shows the same wall clock (tzone
+    "UTC") and from_r gives the naive values back."""
+    script = tmp_path / "tz.py"
+    script.write_text(_TZ_SCRIPT)
+    env = {**os.environ, "TZ": "America/New_York", "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert got["r_tz"] == "EST"  # R really runs in New York time, so the check means something
+    assert got["clock"] == ["1945-01-01 00:00:00", None, "2024-07-01 12:30:00"]
+    assert got["year"] == 1945 and got["tzone"] == "UTC"
+    assert got["back"] == ["1945-01-01 00:00:00", None, "2024-07-01 12:30:00"]
