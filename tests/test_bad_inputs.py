@@ -203,3 +203,19 @@ def test_naive_datetime_keeps_its_wall_clock_in_r_under_new_york(r_ready, tmp_pa
     assert got["clock"] == ["1945-01-01 00:00:00", None, "2024-07-01 12:30:00"]
     assert got["year"] == 1945 and got["tzone"] == "UTC"
     assert got["back"] == ["1945-01-01 00:00:00", None, "2024-07-01 12:30:00"]
+
+
+# ---- item 7 ----------------------------------------------------------------------------------
+
+
+def test_evaluate_config_not_utf8_or_bad_toml_names_file_and_position(tmp_path, monkeypatch):
+    """issue #16 item 7: `pyrec evaluate --config` on a non-UTF-8 TOML ended in a
+    UnicodeDecodeError traceback; now exit 2 naming the file, line, column and byte. A TOML
+    syntax error names the file, line and column."""
+    (tmp_path / "latin1.toml").write_bytes('seeds = [0]\n# café\n'.encode("latin-1"))
+    out = _cli(["evaluate", "--config", "latin1.toml"], tmp_path, monkeypatch)
+    assert "latin1.toml: not UTF-8 text: byte 0xe9 at line 2, column 6 (byte offset 17)" in out
+    assert "re-save the file as UTF-8" in out
+    (tmp_path / "syntax.toml").write_text("seeds = [0\nmetrics = ['ndcg']\n", encoding="utf-8")
+    out = _cli(["evaluate", "--config", "syntax.toml"], tmp_path, monkeypatch)
+    assert "syntax.toml: TOML syntax error" in out and "(at line 2, column 1)" in out
