@@ -219,3 +219,24 @@ def test_evaluate_config_not_utf8_or_bad_toml_names_file_and_position(tmp_path, 
     (tmp_path / "syntax.toml").write_text("seeds = [0\nmetrics = ['ndcg']\n", encoding="utf-8")
     out = _cli(["evaluate", "--config", "syntax.toml"], tmp_path, monkeypatch)
     assert "syntax.toml: TOML syntax error" in out and "(at line 2, column 1)" in out
+
+
+# ---- item 8 ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seeds, says", [
+    ("-1", "Got '-1' instead: item 1 (-1) is negative"),
+    ("0,,1", "Got '0,,1' instead: item 2 is empty"),
+    ("0,1,", "Got '0,1,' instead: item 3 is empty"),
+])
+def test_bad_seeds_are_refused_before_any_run(seeds, says, tmp_path, monkeypatch):
+    """issue #16 item 8: `--seeds -1` was accepted and every run then failed late; `--seeds 0,,1`
+    was read silently as [0, 1]. Both are refused up front, naming the option and the value; a
+    negative seed in a config file is refused too."""
+    out = _cli(["evaluate", "--quick", "--seeds", seeds, "--out", "res"], tmp_path, monkeypatch)
+    assert "The 'seeds' option (--seeds) must be comma-separated ints in [0, 2**63)" in out
+    assert says in out
+    assert not (tmp_path / "res").exists()  # nothing started
+    (tmp_path / "neg.toml").write_text("seeds = [0, -1]\n", encoding="utf-8")
+    out = _cli(["evaluate", "--config", "neg.toml"], tmp_path, monkeypatch)
+    assert "neg.toml: key 'seeds': seeds must be ints in [0, 2**63), got -1 in [0, -1]" in out

@@ -299,6 +299,9 @@ class ExperimentConfig(_Strict):
     @field_validator("seeds")
     @classmethod
     def _unique_seeds(cls, v):
+        out_of_range = [s for s in v if not 0 <= s < 2**63]
+        if out_of_range:
+            raise ValueError(f"seeds must be ints in [0, 2**63), got {out_of_range[0]} in {v}")
         if len(set(v)) != len(v):
             raise ValueError(f"seeds must be distinct, got {v}")
         return v
