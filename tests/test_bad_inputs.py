@@ -240,3 +240,21 @@ def test_bad_seeds_are_refused_before_any_run(seeds, says, tmp_path, monkeypatch
     (tmp_path / "neg.toml").write_text("seeds = [0, -1]\n", encoding="utf-8")
     out = _cli(["evaluate", "--config", "neg.toml"], tmp_path, monkeypatch)
     assert "neg.toml: key 'seeds': seeds must be ints in [0, 2**63), got -1 in [0, -1]" in out
+
+
+def test_lora_empty_target_modules_is_refused(tmp_path, monkeypatch):
+    """issue #16 item 8: LoRA target_modules=[] silently fell back to the model's defaults; now a
+    ConfigError naming the parameter and the value (directly, and from `pyrec train --lora`)."""
+    from pyrec.models.lora import LoRAConfig
+
+    with pytest.raises(ConfigError, match=r"The 'target_modules' parameter of LoRAConfig is "
+                                          r"invalid: .*at least one module.* Got \[\] instead"):
+        LoRAConfig(target_modules=[])
+    assert LoRAConfig().target_modules is None  # left out: the model's defaults, as documented
+    csv = tmp_path / "tiny.csv"
+    csv.write_text("user,item,rating,timestamp\n" + "".join(
+        f"{u},{i},5,{10 * u + i}\n" for u in range(4) for i in range(5)))
+    out = _cli(["train", "-m", "hybrid", "-d", str(csv), "--lora", "target_modules=", "-o", "run"],
+               tmp_path, monkeypatch)
+    assert "'target_modules' parameter of LoRAConfig is invalid" in out
+    assert "Got [] instead" in out and not (tmp_path / "run").exists()
