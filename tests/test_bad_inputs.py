@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -258,3 +259,23 @@ def test_lora_empty_target_modules_is_refused(tmp_path, monkeypatch):
                tmp_path, monkeypatch)
     assert "'target_modules' parameter of LoRAConfig is invalid" in out
     assert "Got [] instead" in out and not (tmp_path / "run").exists()
+
+
+def test_quantizing_a_zero_width_linear_skips_it_and_reports_it():
+    """issue #16 item 8: quantizing a model with a zero-width nn.Linear raised torch's bare
+    RuntimeError; the layer is now left as it is and listed with the reason."""
+    import torch
+    from torch import nn
+
+    from pyrec.models.quantization import quantize_dynamic_int8
+
+    model = nn.Sequential(nn.Linear(4, 8), nn.Linear(8, 0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for per_channel in (True, False):
+            q, report = quantize_dynamic_int8(model, per_channel=per_channel)
+            assert (report.n_linear, report.n_quantized) == (2, 1)
+            assert report.quantized_modules == ["0"]
+            assert report.not_quantized == [
+                "1: zero-width Linear (in_features=8, out_features=0) has no weights to quantize"]
+            assert q(torch.randn(3, 4)).shape == (3, 0)
