@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from pyrec.cli import app
 from pyrec.data import InteractionData, split_data
-from pyrec.diagnostics import ConfigError, DataWarning, RBridgeError
+from pyrec.diagnostics import ConfigError, DataError, DataWarning, RBridgeError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -279,3 +279,20 @@ def test_quantizing_a_zero_width_linear_skips_it_and_reports_it():
             assert report.not_quantized == [
                 "1: zero-width Linear (in_features=8, out_features=0) has no weights to quantize"]
             assert q(torch.randn(3, 4)).shape == (3, 0)
+
+
+def test_temporal_split_with_all_equal_timestamps_fails_at_split_time(tmp_path, monkeypatch):
+    """issue #16 item 8: a temporal split with all-equal timestamps gave an empty train set that
+    failed only later, at fit; now a DataError at split time naming the dataset and the problem
+    (pyrec train: exit 2, before any training)."""
+    d = _interactions([0, 0, 1, 1, 2], [0, 1, 1, 2, 0], [1000] * 5)
+    with pytest.raises(DataError, match=r"dataset 'toy': a temporal split would leave the train "
+                                        r"part empty: all 5 interactions have the same timestamp "
+                                        r"1000"):
+        split_data(d, "temporal")
+    csv = tmp_path / "same_time.csv"
+    csv.write_text("user,item,rating,timestamp\n" + "".join(
+        f"{u},{i},5,1000\n" for u in range(4) for i in range(5)))
+    out = _cli(["train", "-m", "pop", "-d", str(csv), "--split", "temporal", "-o", "run"],
+               tmp_path, monkeypatch)
+    assert "all 20 interactions have the same timestamp 1000" in out and "Use 'loo'" in out

@@ -19,7 +19,9 @@ Protocols:
   ``t < t1``, valid ``t1 <= t < t2``, test ``t >= t2``. Every test interaction is at or after
   every train interaction, whoever the users. Ties at a cut-off go to the later part, so sizes
   can differ from the ratios; users whose whole history falls after ``t1`` have no training
-  data (counted in ``info["test_users_without_train"]``).
+  data (counted in ``info["test_users_without_train"]``). When no time is before ``t1`` (e.g.
+  all timestamps are equal) the train part would be empty: that is a
+  :class:`~pyrec.diagnostics.DataError` (ties are not broken by file order, which is no time).
 - ``"released"`` — the UniSRec release's own leave-one-out split (last item test,
   second-to-last valid), for datasets loaded by :func:`pyrec.data.unisrec.load_unisrec`.
 
@@ -104,6 +106,18 @@ def _temporal(data: InteractionData, r):
     t1 = ts[min(n - 1, int(np.floor(r[0] * n)))]
     t2 = ts[min(n - 1, int(np.floor((r[0] + r[1]) * n)))] if r[2] > 0 else ts[-1] + 1
     part = np.where(data.timestamps < t1, TRAIN, np.where(data.timestamps < t2, VALID, TEST))
+    if not (part == TRAIN).any():
+        # ties are not broken by file order here: rows at one time cannot be "before" each other
+        n_first = int((data.timestamps == ts[0]).sum())
+        what = (f"all {n:,} interactions have the same timestamp {int(ts[0])}" if ts[0] == ts[-1]
+                else f"{n_first:,} of the {n:,} interactions share the earliest timestamp "
+                f"{int(ts[0])}, which is also the train cut-off (the value at position "
+                f"floor({r[0]:g} * n))")
+        raise DataError(
+            f"dataset {data.name!r}: a temporal split would leave the train part empty: {what}, "
+            "and train holds only times strictly before the cut-off. Use 'loo' or 'ratio', or "
+            "data with distinct times."
+        )
     has_train = np.bincount(data.users[part == TRAIN], minlength=data.n_users) > 0
     test_users = np.unique(data.users[part == TEST])
     if data.meta.get("timestamp_unit") == "position":
@@ -174,8 +188,8 @@ def split_data(
 
     Raises:
         ConfigError: unknown protocol, bad ratios, seed or min_interactions (< 3 for ``loo``).
-        DataError: repeated (user, item) pairs, empty data, or ``released`` on a dataset
-            without a released split.
+        DataError: repeated (user, item) pairs, empty data, ``released`` on a dataset
+            without a released split, or a ``temporal`` split whose train part would be empty.
     """
     if protocol not in PROTOCOLS:
         raise param_error("protocol", "split_data", f"one of {list(PROTOCOLS)}", protocol)
