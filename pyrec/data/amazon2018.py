@@ -9,9 +9,12 @@ STATS ("Gift Cards", shared copy): 2,972 review rows, 458 users, 148 items, 2,96
 
 Both files are gzip'd JSON lines (one object per line, UTF-8). Interactions come from the review
 fields ``reviewerID``, ``asin``, ``overall`` (rating 1-5) and ``unixReviewTime`` (s). Item text is
-``"<title>. Category: <c1> > <c2>. Brand: <brand>. <description>"`` built from the metadata, with
-HTML entities unescaped and tags stripped (:func:`pyrec.data.text.clean_text`); empty parts are left
-out.
+``"<title>. Category: <c1> > <c2>. Brand: <brand>. <description>"`` built from the metadata, each
+field cleaned by :func:`pyrec.data.text.clean_text` (tags stripped, including a tag left unclosed
+at the end, as in titles that are cut-off HTML fragments; entities decoded); empty parts are left
+out. A title that is empty once cleaned is replaced by the description (counted in
+``meta["items_title_from_description"]``). Metadata rows that repeat an asin are counted (all of
+them, reviewed or not, in ``meta["meta_duplicate_asins"]``); the first row of each asin is used.
 """
 
 from __future__ import annotations
@@ -34,23 +37,32 @@ __all__ = ["load_amazon2018", "clean_text", "amazon_item_text"]
 REVIEW_FIELDS = ("reviewerID", "asin", "unixReviewTime")
 
 
-def amazon_item_text(meta: dict) -> str:
-    """Item text from one metadata record: title, category path, brand, description."""
+def _item_text(meta: dict) -> tuple[str, bool]:
+    """(item text, whether the description stood in for a title that is empty once cleaned)."""
     title = clean_text(meta.get("title"))
+    desc = clean_text(meta.get("description"))
+    from_desc = not title and bool(desc)
+    if from_desc:
+        title, desc = desc, ""
     cats: list[str] = []
     for c in meta.get("category") or []:
         c = clean_text(c)
         if c and (not cats or cats[-1] != c):
             cats.append(c)
     brand = clean_text(meta.get("brand"))
-    desc = clean_text(meta.get("description"))
     parts = [title]
     if cats:
         parts.append("Category: " + " > ".join(cats))
     if brand:
         parts.append("Brand: " + brand)
     parts.append(desc)
-    return ". ".join(p.rstrip(".") for p in parts if p)
+    return ". ".join(p.rstrip(".") for p in parts if p), from_desc
+
+
+def amazon_item_text(meta: dict) -> str:
+    """Item text from one metadata record: title (else the description), category path, brand,
+    description."""
+    return _item_text(meta)[0]
 
 
 def _json_lines(path: Path):
@@ -87,6 +99,10 @@ def load_amazon2018(folder: str | Path, category: str, name: str | None = None) 
     Raises:
         DataError: a file is missing, empty or not gzip'd JSON lines; a review lacks
             ``reviewerID``/``asin``/``unixReviewTime``; a timestamp is NaN or negative.
+
+    Warns:
+        DataWarning: metadata rows that repeat an asin (all counted, reviewed or not); reviewed
+            items without a metadata row, or whose metadata gives no text once cleaned.
     """
     folder = Path(folder)
     name = name or f"amazon-{category.lower()}"
@@ -111,23 +127,38 @@ def load_amazon2018(folder: str | Path, category: str, name: str | None = None) 
     mpath = folder / f"meta_{category}.json.gz"
     wanted = set(items)
     texts: dict[str, str] = {}
-    dup_meta = 0
-    n_meta = 0
+    seen: set[str] = set()
+    repeated: set[str] = set()
+    dup_meta = n_meta = from_desc = 0
     for ln, rec in _json_lines(mpath):
         n_meta += 1
         asin = rec.get("asin")
         if asin is None:
             raise DataError(f"{mpath}, line {ln}: product record lacks field 'asin'.")
-        if asin in texts:
+        if asin in seen:
             dup_meta += 1
+            repeated.add(asin)
             continue
+        seen.add(asin)
         if asin in wanted:
-            texts[asin] = amazon_item_text(rec)
+            texts[asin], used_desc = _item_text(rec)
+            from_desc += used_desc
     if n_meta == 0:
         raise DataError(f"{mpath}: the file has no product rows.")
     if dup_meta:
+        n_rev = len(repeated & wanted)
         warnings.warn(
-            f"{mpath}: {dup_meta} repeated asin row(s); the first of each is used.",
+            f"{mpath}: {dup_meta:,} of the {n_meta:,} metadata rows repeat an asin of an earlier "
+            f"row ({len(repeated):,} asin(s) have more than one row, {n_rev:,} of them reviewed); "
+            "the first row of each asin is used.",
+            DataWarning,
+            stacklevel=2,
+        )
+    empty = sorted(a for a, t in texts.items() if not t)
+    if empty:
+        warnings.warn(
+            f"{mpath}: {len(empty):,} reviewed item(s) have no text once HTML is stripped (no "
+            f"title, description, category or brand), e.g. asin {empty[0]!r}; their text is ''.",
             DataWarning,
             stacklevel=2,
         )
@@ -138,6 +169,8 @@ def load_amazon2018(folder: str | Path, category: str, name: str | None = None) 
         "timestamp_unit": "s",
         "meta_rows": n_meta,
         "meta_duplicate_asins": dup_meta,
+        "items_title_from_description": from_desc,
+        "items_empty_text": len(empty),
     }
     return build_interactions(
         name,

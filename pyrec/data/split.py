@@ -11,13 +11,17 @@ Protocols:
   ``min_interactions`` (3) interactions stay in train only.
 - ``"loo"`` — leave-one-out by time: per user, the latest interaction is test, the second
   latest valid (ties in time broken by file order, the later row counting as later). Users with
-  fewer than ``min_interactions`` (3) interactions stay in train only.
+  fewer than ``min_interactions`` (3) interactions stay in train only. ``min_interactions`` below
+  3 is refused (a :class:`~pyrec.diagnostics.ConfigError`): users with 1-2 interactions would
+  have no training row, and a model cannot score a user it never saw.
 - ``"temporal"`` — one global cut-off for everyone: with timestamps sorted, ``t1`` is the value at
   position ``floor(r_train * n)`` and ``t2`` at ``floor((r_train + r_valid) * n)``; train is
   ``t < t1``, valid ``t1 <= t < t2``, test ``t >= t2``. Every test interaction is at or after
   every train interaction, whoever the users. Ties at a cut-off go to the later part, so sizes
   can differ from the ratios; users whose whole history falls after ``t1`` have no training
-  data (counted in ``info["test_users_without_train"]``).
+  data (counted in ``info["test_users_without_train"]``). When no time is before ``t1`` (e.g.
+  all timestamps are equal) the train part would be empty: that is a
+  :class:`~pyrec.diagnostics.DataError` (ties are not broken by file order, which is no time).
 - ``"released"`` — the UniSRec release's own leave-one-out split (last item test,
   second-to-last valid), for datasets loaded by :func:`pyrec.data.unisrec.load_unisrec`.
 
@@ -102,6 +106,18 @@ def _temporal(data: InteractionData, r):
     t1 = ts[min(n - 1, int(np.floor(r[0] * n)))]
     t2 = ts[min(n - 1, int(np.floor((r[0] + r[1]) * n)))] if r[2] > 0 else ts[-1] + 1
     part = np.where(data.timestamps < t1, TRAIN, np.where(data.timestamps < t2, VALID, TEST))
+    if not (part == TRAIN).any():
+        # ties are not broken by file order here: rows at one time cannot be "before" each other
+        n_first = int((data.timestamps == ts[0]).sum())
+        what = (f"all {n:,} interactions have the same timestamp {int(ts[0])}" if ts[0] == ts[-1]
+                else f"{n_first:,} of the {n:,} interactions share the earliest timestamp "
+                f"{int(ts[0])}, which is also the train cut-off (the value at position "
+                f"floor({r[0]:g} * n))")
+        raise DataError(
+            f"dataset {data.name!r}: a temporal split would leave the train part empty: {what}, "
+            "and train holds only times strictly before the cut-off. Use 'loo' or 'ratio', or "
+            "data with distinct times."
+        )
     has_train = np.bincount(data.users[part == TRAIN], minlength=data.n_users) > 0
     test_users = np.unique(data.users[part == TEST])
     if data.meta.get("timestamp_unit") == "position":
@@ -163,16 +179,17 @@ def split_data(
             they do not sum to 1.
         seed: seed of ``numpy.random.default_rng`` (``ratio`` only; the others are deterministic
             and record ``seed=None``).
-        min_interactions: users with fewer interactions stay in train only (``ratio``, ``loo``).
+        min_interactions: users with fewer interactions stay in train only (``ratio``, ``loo``;
+            at least 3 for ``loo``).
 
     Returns:
         Split with ``info`` = sizes (``n_train``, ``n_valid``, ``n_test``), the rule applied and
         counts such as ``users_train_only``.
 
     Raises:
-        ConfigError: unknown protocol, bad ratios, seed or min_interactions.
-        DataError: repeated (user, item) pairs, empty data, or ``released`` on a dataset
-            without a released split.
+        ConfigError: unknown protocol, bad ratios, seed or min_interactions (< 3 for ``loo``).
+        DataError: repeated (user, item) pairs, empty data, ``released`` on a dataset
+            without a released split, or a ``temporal`` split whose train part would be empty.
     """
     if protocol not in PROTOCOLS:
         raise param_error("protocol", "split_data", f"one of {list(PROTOCOLS)}", protocol)
@@ -182,6 +199,16 @@ def split_data(
         or min_interactions < 1
     ):
         raise param_error("min_interactions", "split_data", "an int in [1, inf)", min_interactions)
+    if protocol == "loo" and min_interactions < 3:
+        # a user's latest row is test and the second latest valid: with 1-2 rows none is left
+        # for train, and a user with no training row cannot be scored
+        raise param_error(
+            "min_interactions", "split_data(protocol='loo')",
+            "an int in [3, inf): leave-one-out puts each user's latest interaction in test and "
+            "the second latest in valid, so a user needs 3 to keep one in train (users with "
+            "fewer stay in train only, counted in info['users_train_only'])",
+            min_interactions,
+        )
     r = _check_ratios(ratios)
     if len(data) == 0:
         raise DataError(f"dataset {data.name!r} has no interactions to split.")

@@ -326,6 +326,9 @@ class ExperimentConfig(_Strict):
     @field_validator("seeds")
     @classmethod
     def _unique_seeds(cls, v):
+        out_of_range = [s for s in v if not 0 <= s < 2**63]
+        if out_of_range:
+            raise ValueError(f"seeds must be ints in [0, 2**63), got {out_of_range[0]} in {v}")
         if len(set(v)) != len(v):
             raise ValueError(f"seeds must be distinct, got {v}")
         return v
@@ -381,17 +384,37 @@ def validate_config(data: dict[str, Any], source: str = "<config>") -> Experimen
         raise ConfigError(validation_message(exc, source, "experiment config", ExperimentConfig)) from None
 
 
+def _read_utf8(path: Path) -> str:
+    """The text of a config file; ConfigError naming the file and where a non-UTF-8 byte is."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"The experiment config file {str(path)!r} cannot be read: "
+                          f"{exc.strerror or exc}.") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(
+            f"{path}: not UTF-8 text: byte 0x{raw[exc.start]:02x} at line {line}, column {column} "
+            f"(byte offset {exc.start}) is not valid UTF-8 ({exc.reason}); config files must be "
+            "UTF-8: re-save the file as UTF-8."
+        ) from None
+
+
 def read_config_file(path: str | Path) -> dict[str, Any]:
     """Parse a TOML (``.toml``) or YAML (``.yaml``/``.yml``) file into a dict.
 
     Raises:
-        ConfigError: missing file, unknown extension, or a syntax error (with line and column).
+        ConfigError: missing file, unknown extension, text that is not UTF-8 (with line, column
+            and byte offset), or a syntax error (with line and column).
     """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"The experiment config file {str(path)!r} does not exist.")
     suffix = path.suffix.lower()
-    text = path.read_text(encoding="utf-8")
+    text = _read_utf8(path)
     if suffix == ".toml":
         import tomllib
 

@@ -11,6 +11,7 @@ results intact, and re-running the same command skips what is finished.
 from __future__ import annotations
 
 import logging
+import numbers
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -78,15 +79,49 @@ def preset_path(name: str) -> Path:
     return path
 
 
+_SEEDS_EXPECTED = "comma-separated ints in [0, 2**63), e.g. '0,1,2'"
+
+
+def _seed_int(item) -> int | None:
+    """An int from ``'3'``, ``3``, ``np.int64(3)`` or an integral float (R numerics); else None."""
+    if isinstance(item, bool):
+        return None
+    if isinstance(item, str):
+        try:
+            return int(item)
+        except ValueError:
+            return None
+    if isinstance(item, numbers.Integral):
+        return int(item)
+    if isinstance(item, numbers.Real) and float(item).is_integer():
+        return int(item)
+    return None
+
+
 def _parse_seeds(seeds) -> list[int] | None:
+    """The ``--seeds`` override as a list, refused up front (before any run starts) when an item
+    is empty (``'0,,1'``), not an int, negative or >= 2**63."""
     if seeds is None:
         return None
-    if isinstance(seeds, str):
-        try:
-            return [int(s) for s in seeds.replace(" ", "").split(",") if s]
-        except ValueError:
-            raise ConfigError(f"The 'seeds' option must be comma-separated ints like '0,1,2'. Got {seeds!r} instead.") from None
-    return [int(s) for s in seeds]
+
+    def bad(why: str) -> ConfigError:
+        return ConfigError(f"The 'seeds' option (--seeds) must be {_SEEDS_EXPECTED}. "
+                           f"Got {seeds!r} instead: {why}.")
+
+    items = [s.strip() for s in seeds.split(",")] if isinstance(seeds, str) else list(seeds)
+    out = []
+    for pos, item in enumerate(items, 1):
+        if isinstance(item, str) and not item:
+            raise bad(f"item {pos} is empty")
+        value = _seed_int(item)
+        if value is None:
+            raise bad(f"item {pos} ({item!r}) is not an int")
+        if not 0 <= value < 2**63:
+            raise bad(f"item {pos} ({value}) is {'negative' if value < 0 else 'too large'}")
+        out.append(value)
+    if not out:
+        raise bad("no seed given")
+    return out
 
 
 def resolve_config(config=None, *, quick: bool = False, data_dir=None, seeds=None) -> tuple[ExperimentConfig, str]:

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator
 
 from pyrec.diagnostics import ConfigError, param_error
 
@@ -68,6 +68,29 @@ class LoRAConfig(BaseModel):
     target_modules: list[str] | None = None
     #: which biases train ("none", "all", "lora_only").
     bias: Literal["none", "all", "lora_only"] = "none"
+
+    def __init__(self, **data: Any) -> None:
+        """Validate; a bad value raises :class:`~pyrec.diagnostics.ConfigError` naming it."""
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(str(p) for p in err.get("loc", ())) or "config"
+            raise ConfigError(
+                f"The {field!r} parameter of LoRAConfig is invalid: "
+                f"{err.get('msg', '').removeprefix('Value error, ')}. "
+                f"Got {err.get('input')!r} instead."
+            ) from None
+
+    @field_validator("target_modules")
+    @classmethod
+    def _some_targets(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None and not [t for t in v if t.strip()]:
+            raise ValueError(
+                "target_modules must name at least one module (e.g. ['query', 'value']), or be "
+                "left out for the model's defaults (an empty list would adapt nothing)"
+            )
+        return v
 
 
 @dataclass
@@ -187,7 +210,8 @@ def apply_lora(model: Any, config: LoRAConfig | None = None) -> tuple[Any, LoRAR
         raise param_error("config", "apply_lora", "a LoRAConfig", type(config).__name__)
     encoder = model if _is_encoder(model) else None
     hf = _hf_model(model)
-    targets = list(config.target_modules or default_target_modules(hf))
+    targets = list(default_target_modules(hf) if config.target_modules is None
+                   else config.target_modules)
     adaptable = _adaptable(hf)
     for t in targets:
         if not any(_matches(n, t) for n in adaptable):

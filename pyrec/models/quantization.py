@@ -142,8 +142,9 @@ def quantize_dynamic_int8(
     Returns:
         (quantized, report): same type as ``encoder`` (a TextEncoder gets
         ``quantization_ = report.method``) and a :class:`QuantReport`. Layers not converted
-        (``exclude``, a Linear subclass such as ``NonDynamicallyQuantizableLinear``, or non-float32
-        weights) are listed in ``report.not_quantized`` with the reason.
+        (``exclude``, a Linear subclass such as ``NonDynamicallyQuantizableLinear``, non-float32
+        weights, or a zero-width Linear with no weights) are listed in ``report.not_quantized``
+        with the reason.
 
     Raises:
         BackendUnavailable: ``device`` is not a CPU, or no quantized engine is available.
@@ -179,6 +180,9 @@ def quantize_dynamic_int8(
                            "does not map")
         elif mod.weight.dtype != torch.float32:
             skipped.append(f"{name}: weight dtype {mod.weight.dtype} (needs float32)")
+        elif mod.weight.numel() == 0:  # torch's quantizer fails on it with a bare RuntimeError
+            skipped.append(f"{name}: zero-width Linear (in_features={mod.in_features}, "
+                           f"out_features={mod.out_features}) has no weights to quantize")
         else:
             eligible.add(name)
     _quantize_names(model, eligible, per_channel)

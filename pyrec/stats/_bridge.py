@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from pyrec.diagnostics import DataWarning, RBridgeError
-from pyrec.stats._rpy2 import INSTALL_HINT, import_rpy2
+from pyrec.stats._rpy2 import INSTALL_HINT, import_rpy2, r_calls
 
 __all__ = ["INSTALL_HINT", "R_PACKAGES", "import_rpy2", "r_scripts_dir", "r_env", "call_r"]
 
@@ -60,23 +60,25 @@ def r_env():
     """
     if "env" in _state:
         return _state["env"]
-    ro = import_rpy2()
-    folder = r_scripts_dir()
-    missing = [p for p in R_PACKAGES
-               if not ro.r["requireNamespace"](p, quietly=True)[0]]
-    if missing:
-        raise RBridgeError(
-            f"The R statistics need the R package(s) {', '.join(missing)}, not installed in "
-            f"{ro.r('R.home()')[0]}. {INSTALL_HINT}"
-        )
-    files = [folder / "utils_stats.R", *sorted(folder.glob("stats_*.R"))]
-    env = ro.r["new.env"]()
-    for f in files:
-        try:
-            ro.r["sys.source"](str(f), envir=env, keep_source=False)
-        except Exception as exc:  # RRuntimeError: a syntax or load error in the script
-            raise RBridgeError(f"Loading the R script {str(f)!r} failed: {exc}") from exc
-    _state["env"] = env
+    with r_calls() as ro:
+        if "env" in _state:  # another thread loaded it while this one waited for the R lock
+            return _state["env"]
+        folder = r_scripts_dir()
+        missing = [p for p in R_PACKAGES
+                   if not ro.r["requireNamespace"](p, quietly=True)[0]]
+        if missing:
+            raise RBridgeError(
+                f"The R statistics need the R package(s) {', '.join(missing)}, not installed in "
+                f"{ro.r('R.home()')[0]}. {INSTALL_HINT}"
+            )
+        files = [folder / "utils_stats.R", *sorted(folder.glob("stats_*.R"))]
+        env = ro.r["new.env"]()
+        for f in files:
+            try:
+                ro.r["sys.source"](str(f), envir=env, keep_source=False)
+            except Exception as exc:  # RRuntimeError: a syntax or load error in the script
+                raise RBridgeError(f"Loading the R script {str(f)!r} failed: {exc}") from exc
+        _state["env"] = env
     return env
 
 
@@ -101,20 +103,25 @@ def _to_r_arg(key: str, value: Any, ro):
 
 
 def _invoke(fun: str, kwargs: dict[str, Any]):
-    """Run R ``fun(**kwargs)`` through ``pyrec_py_call``: (R value, messages); warnings re-warned."""
+    """Run R ``fun(**kwargs)`` through ``pyrec_py_call``: (R value, messages); warnings re-warned.
+
+    Callers that read the returned R value with rpy2 do so inside :func:`r_calls` too."""
     env = r_env()
-    ro = import_rpy2()
-    args = {k: _to_r_arg(k, v, ro) for k, v in kwargs.items() if v is not None}
-    res = env["pyrec_py_call"](fun, ro.vectors.ListVector(args) if args else ro.r("list()"))
-    error = res.rx2("error")
-    for w in res.rx2("warnings"):
+    with r_calls() as ro:
+        args = {k: _to_r_arg(k, v, ro) for k, v in kwargs.items() if v is not None}
+        res = env["pyrec_py_call"](fun, ro.vectors.ListVector(args) if args else ro.r("list()"))
+        error = res.rx2("error")
+        error = None if error is ro.NULL else str(error[0])
+        r_warnings = [str(w) for w in res.rx2("warnings")]
+        messages = [str(m) for m in res.rx2("messages")]
+        value = res.rx2("value")
+    for w in r_warnings:
         warnings.warn(f"R {fun}(): {w}", DataWarning, stacklevel=4)
-    messages = [str(m) for m in res.rx2("messages")]
     for m in messages:
         log.info("R %s(): %s", fun, m)
-    if error is not ro.NULL:
-        raise RBridgeError(f"R {fun}() failed: {error[0]}")
-    return res.rx2("value"), messages
+    if error is not None:
+        raise RBridgeError(f"R {fun}() failed: {error}")
+    return value, messages
 
 
 def call_r(fun: str, **kwargs: Any) -> pd.DataFrame:
@@ -158,17 +165,17 @@ def call_r_tables(fun: str, **kwargs: Any) -> dict[str, pd.DataFrame]:
     """
     from pyrec.stats._convert import from_r
 
-    ro = import_rpy2()
     value, _ = _invoke(fun, kwargs)
-    notes_r = ro.r["attr"](value, "notes", exact=True)
-    notes = [] if notes_r is ro.NULL else [str(n) for n in notes_r]
     out = {}
-    for name in (list(value.names) if value.names is not ro.NULL else []):
-        df = from_r(value.rx2(name))
-        note = df.attrs.get("note")
-        df.attrs["note"] = [note] if isinstance(note, str) else list(note or [])
-        df.attrs["design_notes"] = notes
-        out[str(name)] = df
+    with r_calls() as ro:
+        notes_r = ro.r["attr"](value, "notes", exact=True)
+        notes = [] if notes_r is ro.NULL else [str(n) for n in notes_r]
+        for name in (list(value.names) if value.names is not ro.NULL else []):
+            df = from_r(value.rx2(name))
+            note = df.attrs.get("note")
+            df.attrs["note"] = [note] if isinstance(note, str) else list(note or [])
+            df.attrs["design_notes"] = notes
+            out[str(name)] = df
     return out
 
 

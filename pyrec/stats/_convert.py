@@ -22,6 +22,9 @@ bool / ``boolean``             ``logical``                            ``pd.NA`` 
 str / ``string`` / object      ``character`` (UTF-8)                  None/NaN/``pd.NA`` -> ``NA``
 of str
 ``datetime64``                 ``POSIXct`` (seconds, ``tzone``)       NaT -> ``NA``
+                               naive: the same wall clock in
+                               ``tzone = "UTC"`` (marked
+                               ``pyrec_naive``), on any machine
 =============================  =====================================  ===========================
 
 R ``integer`` has no 64-bit form and reserves ``-2**31`` for ``NA``, hence the integer range.
@@ -31,7 +34,8 @@ Other dtypes (complex, timedelta, period, object columns that mix types) raise
 Back from R: ``factor`` -> ``category``; ``character`` -> pandas' default string dtype (``str``
 with NaN for ``NA`` on pandas 3, object with None on pandas 2); ``integer`` -> ``int64`` (``Int64``
 when it has ``NA``); ``logical`` -> ``bool`` (``boolean`` with ``NA``); ``double`` -> ``float64``
-(``NA`` -> NaN); ``POSIXct`` -> ``datetime64``. Scalar attributes of the R data.frame (method,
+(``NA`` -> NaN); ``POSIXct`` -> ``datetime64`` (in its ``tzone``; naive when
+marked ``pyrec_naive`` or without ``tzone``). Scalar attributes of the R data.frame (method,
 notes, ...) land in ``DataFrame.attrs``.
 """
 
@@ -61,7 +65,11 @@ list(
   factor = function(codes, levels, ordered) {
     structure(codes, levels = levels, class = if (ordered) c("ordered", "factor") else "factor")
   },
-  posixct = function(x, tz) structure(x, class = c("POSIXct", "POSIXt"), tzone = tz),
+  posixct = function(x, tz, naive) {
+    x <- structure(x, class = c("POSIXct", "POSIXt"), tzone = tz)
+    if (naive) attr(x, "pyrec_naive") <- TRUE
+    x
+  },
   set_na = function(x, na) {
     x[na] <- NA
     x
@@ -71,14 +79,11 @@ list(
 _helpers: dict[str, Any] = {}
 
 
-def _r():
-    from pyrec.stats._rpy2 import import_rpy2
-
-    ro = import_rpy2()
+def _helpers_loaded(ro) -> None:
+    """Define the R helpers once (the caller holds :func:`~pyrec.stats._rpy2.r_calls`)."""
     if not _helpers:
         h = ro.r(_R_HELPERS)
         _helpers.update({name: h.rx2(name) for name in ("frame", "factor", "posixct", "set_na")})
-    return ro
 
 
 def _int_column(name: str, s: pd.Series, ro):
@@ -152,12 +157,15 @@ def _column(name: str, s: pd.Series, ro):
         mask = s.isna().to_numpy()
         return _float_vector(s.to_numpy(dtype="float64", na_value=np.nan), mask, ro)
     if pd.api.types.is_datetime64_any_dtype(dtype):
-        tz = str(dtype.tz) if getattr(dtype, "tz", None) is not None else ""  # "" = naive
+        # naive = a wall-clock value: sent as that clock in UTC with tzone "UTC", so R shows the
+        # same clock on any machine (tzone "" would make R shift it into the local time zone)
+        aware = getattr(dtype, "tz", None) is not None
+        tz = str(dtype.tz) if aware else "UTC"
         mask = s.isna().to_numpy()
-        secs = (s.dt.tz_convert("UTC") if getattr(dtype, "tz", None) else s).to_numpy(
+        secs = (s.dt.tz_convert("UTC") if aware else s).to_numpy(
             dtype="datetime64[ns]").astype("int64") / 1e9
         secs[mask] = np.nan
-        return _helpers["posixct"](_float_vector(secs, mask, ro), tz)
+        return _helpers["posixct"](_float_vector(secs, mask, ro), tz, not aware)
     if pd.api.types.is_string_dtype(dtype) or dtype == np.dtype(object):
         return _str_vector(_str_values(name, s), ro)
     raise DataError(
@@ -190,10 +198,13 @@ def to_r(df: pd.DataFrame):
     if len(set(names)) != len(names):
         dup = sorted({n for n in names if names.count(n) > 1})
         raise DataError(f"to_r: duplicated column names {dup}; R data.frames need unique names.")
-    ro = _r()
-    cols = [_column(n, df.iloc[:, i], ro) for i, n in enumerate(names)]
-    return _helpers["frame"](ro.vectors.ListVector.from_length(0) if not cols
-                             else ro.r["list"](*cols), ro.vectors.StrVector(names), len(df))
+    from pyrec.stats._rpy2 import r_calls
+
+    with r_calls() as ro:
+        _helpers_loaded(ro)
+        cols = [_column(n, df.iloc[:, i], ro) for i, n in enumerate(names)]
+        return _helpers["frame"](ro.vectors.ListVector.from_length(0) if not cols
+                                 else ro.r["list"](*cols), ro.vectors.StrVector(names), len(df))
 
 
 def _series(vec, ro) -> pd.Series:
@@ -222,7 +233,10 @@ def _series(vec, ro) -> pd.Series:
     if isinstance(vec, ro.vectors.FloatVector):
         arr = np.array(vec, dtype=np.float64)
         if "POSIXct" in cls:
-            tz = vec.do_slot("tzone")[0] if "tzone" in list(vec.list_attrs()) else ""
+            attrs = list(vec.list_attrs())
+            tz = vec.do_slot("tzone")[0] if "tzone" in attrs else ""
+            if "pyrec_naive" in attrs:  # a naive column sent by to_r: the UTC clock, naive again
+                tz = ""
             out = pd.to_datetime(arr, unit="s", utc=bool(tz))
             return pd.Series(out.tz_convert(tz) if tz else out)
         if "Date" in cls:
@@ -266,21 +280,26 @@ def from_r(obj) -> pd.DataFrame | pd.Series:
         DataError: a column has no pandas conversion (list columns, complex).
         RBridgeError: R or rpy2 is not installed.
     """
-    ro = _r()
-    cls = list(obj.rclass) if getattr(obj, "rclass", None) is not None else []
-    if "data.frame" not in cls:
-        return _series(obj, ro)
-    names = list(obj.names) if obj.names is not ro.NULL else []
-    cols = {}
-    for i, name in enumerate(names):
-        s = _series(obj[i], ro)
-        cols[str(name)] = s.reset_index(drop=True)
-    n = int(ro.r["nrow"](obj)[0])
+    from pyrec.stats._rpy2 import r_calls
+
+    with r_calls() as ro:
+        _helpers_loaded(ro)
+        cls = list(obj.rclass) if getattr(obj, "rclass", None) is not None else []
+        if "data.frame" not in cls:
+            return _series(obj, ro)
+        names = list(obj.names) if obj.names is not ro.NULL else []
+        cols = {}
+        for i, name in enumerate(names):
+            s = _series(obj[i], ro)
+            cols[str(name)] = s.reset_index(drop=True)
+        n = int(ro.r["nrow"](obj)[0])
+        attrs = {}
+        for key in obj.list_attrs():
+            if key in ("names", "class", "row.names"):
+                continue
+            value = _attr_value(ro.r["attr"](obj, key, exact=True), ro)
+            if value is not None:
+                attrs[str(key)] = value
     df = pd.DataFrame(cols, index=pd.RangeIndex(n))
-    for key in obj.list_attrs():
-        if key in ("names", "class", "row.names"):
-            continue
-        value = _attr_value(ro.r["attr"](obj, key, exact=True), ro)
-        if value is not None:
-            df.attrs[str(key)] = value
+    df.attrs.update(attrs)
     return df

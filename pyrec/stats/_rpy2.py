@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pyrec.diagnostics import RBridgeError
 
-__all__ = ["INSTALL_HINT", "import_rpy2"]
+__all__ = ["INSTALL_HINT", "import_rpy2", "r_calls"]
 
 INSTALL_HINT = (
     "Install R and rpy2 with `bash scripts/setup.sh`, or by hand: "
@@ -56,3 +58,27 @@ def import_rpy2():
             os.environ["LD_LIBRARY_PATH"] = saved
     _state["ro"] = ro
     return ro
+
+
+@contextmanager
+def r_calls() -> Iterator[Any]:
+    """Hold rpy2's R lock and its default conversion rules for a block of R calls, on any thread.
+
+    rpy2 (3.5+) keeps its conversion rules in a ``contextvars.ContextVar`` that is set only in the
+    thread that imported ``rpy2.robjects``; a call from another thread would fail with rpy2's
+    ``NotImplementedError: Conversion rules ... missing``. Every pyrec entry point into R runs
+    inside this block, so the rules are the same (``robjects.default_converter``, whatever a caller
+    has activated) on every thread, and two threads never run R at the same time (the embedded R
+    is single-threaded; ``openrlib.rlock`` is the re-entrant lock rpy2 itself uses for that).
+
+    Yields:
+        module: ``rpy2.robjects``.
+
+    Raises:
+        RBridgeError: as :func:`import_rpy2`.
+    """
+    ro = import_rpy2()
+    from rpy2.rinterface_lib import openrlib
+
+    with openrlib.rlock, ro.default_converter.context():
+        yield ro

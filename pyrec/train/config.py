@@ -114,6 +114,7 @@ def build_config(
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err.get("loc", ())) or "config"
         raise ConfigError(
-            f"The {field!r} parameter of {owner or config_cls.__name__} is invalid: {err.get('msg')}. "
+            f"The {field!r} parameter of {owner or config_cls.__name__} is invalid: "
+            f"{str(err.get('msg')).removeprefix('Value error, ').rstrip('.')}. "
             f"Got {err.get('input')!r} instead."
         ) from None

@@ -49,7 +49,7 @@ def test_apply_to_settings_maps_lora_and_quantization_onto_text_models():
 
 @pytest.mark.parametrize("kwargs, option", [({"lora": {}}, "--lora"), ({"quantize": "int8"}, "--quantize")])
 def test_apply_to_settings_refuses_models_without_text_encoder(kwargs, option):
-    with pytest.raises(ConfigError, match=f"'{option}'.*lightgcn \(gnn\) has no text encoder"):
+    with pytest.raises(ConfigError, match=rf"'{option}'.*lightgcn \(gnn\) has no text encoder"):
         apply_to_settings("lightgcn", {}, Strategies(**kwargs))
 
 
