@@ -57,7 +57,7 @@ def fit_model(model, split, options=None, **kwargs) -> float:
         model: an unfitted :class:`~pyrec.models.Recommender`.
         split: the :class:`~pyrec.data.Split` (fit on ``train``, early stopping on ``valid``).
         options: a :class:`~pyrec.models.base.FitOptions` (backend, init_state, checkpoints,
-            progress, ...); ``kwargs`` override its fields.
+            progress, ...); default: no progress display. ``kwargs`` override its fields.
 
     Returns:
         wall seconds of the fit.
@@ -68,7 +68,7 @@ def fit_model(model, split, options=None, **kwargs) -> float:
     """
     from pyrec.models.base import FitOptions
 
-    opts = FitOptions.build(options, kwargs, "fit_model")
+    opts = FitOptions.build(options or FitOptions(progress=False), kwargs, "fit_model")
     t0 = time.perf_counter()
     model.fit(split, opts)
     return time.perf_counter() - t0
