@@ -111,3 +111,32 @@ def write_json_pair(folder: Path, name: str = "shop") -> Path:
     items["i5"] = {"title": "", "description": "Only a description"}
     (folder / f"{name}.item.json").write_text(json.dumps(items), encoding="utf-8")
     return inter
+
+
+def write_amazon2018(folder: Path, category: str = "Shop") -> Path:
+    """Amazon Review Data (2018) files of category ``category`` in ``folder/amazon-<category>``:
+    ``<category>_5.json.gz`` (the 72 reviews, ``overall`` = rating) and ``meta_<category>.json.gz``;
+    returns the data folder to pass as ``--data-dir`` (name ``amazon2018:<category>``).
+
+    Metadata, as 2018 categories ship it: ``i1``'s title is an HTML fragment cut off inside a tag
+    (``'Toy &amp; Co <span class="a'`` -> ``"Toy & Co"``); ``i3``'s title is only markup, so its
+    description stands in (``"Plain mug"``); ``i1`` has a second row and ``z0`` (never reviewed)
+    three rows: 3 repeated metadata rows. So 10 items with text, none empty.
+    """
+    import gzip
+
+    root = folder / f"amazon-{category.lower()}"
+    root.mkdir(parents=True, exist_ok=True)
+
+    def write(name: str, records: list[dict]) -> None:
+        with gzip.open(root / name, "wt", encoding="utf-8") as f:
+            f.writelines(json.dumps(r) + "\n" for r in records)
+
+    write(f"{category}_5.json.gz", [{"reviewerID": u, "asin": i, "overall": float(r), "unixReviewTime": t}
+                                    for u, i, r, t in rows()])
+    meta = [{"asin": f"i{i}", "title": f"Item {i}", "category": ["Shop", f"C{i % 2}"]} for i in range(N_ITEMS)]
+    meta[1] = {"asin": "i1", "title": 'Toy &amp; Co <span class="a', "brand": "Acme"}
+    meta[3] = {"asin": "i3", "title": '<div class="x"></div>', "description": ["<p>Plain mug</p>"]}
+    meta += [{"asin": "i1", "title": "Toy again"}] + [{"asin": "z0", "title": f"Unreviewed {n}"} for n in range(3)]
+    write(f"meta_{category}.json.gz", meta)
+    return folder

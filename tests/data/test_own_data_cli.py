@@ -1,6 +1,7 @@
 """Own data end to end from the CLI: `pyrec data info`, `pyrec train -m hybrid` and `pyrec evaluate`
-on small files in each format (CSV + text CSV via a description, RecBole atomic, JSON pair),
-with the bundled all-MiniLM-L6-v2 as the text encoder and one epoch."""
+on small files in each format (CSV + text CSV via a description, RecBole atomic, JSON pair, Amazon
+2018 with HTML-fragment titles and repeated metadata rows), with the bundled all-MiniLM-L6-v2 as
+the text encoder and one epoch."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import re
 
 import pandas as pd
 import pytest
-from _own_data import N_ROWS, write_csv, write_json_pair, write_recbole
+from _own_data import N_ROWS, write_amazon2018, write_csv, write_json_pair, write_recbole
 from typer.testing import CliRunner
 
 from pyrec.cli import app
@@ -82,6 +83,31 @@ DESCRIPTIONS = {
 }
 
 
+def test_train_hybrid_on_amazon2018_with_html_titles(tmp_path, monkeypatch):
+    """Amazon 2018 files (HTML-fragment title, markup-only title, repeated metadata rows) through
+    `pyrec data info` and `pyrec train -m hybrid`, with exact counts and the cleaned texts."""
+    monkeypatch.setenv("PYREC_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    write_amazon2018(tmp_path / "data")
+    res = runner.invoke(app, ["data", "info", "amazon2018:Shop", "--data-dir", "data", "--split", "ratio"])
+    assert res.exit_code == 0, res.output
+    got = _rows(res.output)
+    assert (got["users"], got["items"], got["interactions"]) == ("12", "10", str(N_ROWS))
+    assert got["ratio-0.8:0.1:0.1"] == "48"
+    from pyrec.data import load_dataset
+
+    with pytest.warns(Warning, match="3 of the 14 metadata rows repeat an asin"):
+        data = load_dataset("amazon2018:Shop", "data")
+    text = dict(zip(data.item_ids, data.item_text))
+    assert (text["i1"], text["i3"]) == ("Toy & Co. Brand: Acme", "Plain mug")
+    assert data.meta["items_title_from_description"] == 1 and data.meta["meta_duplicate_asins"] == 3
+    res = runner.invoke(app, ["train", "-m", "hybrid", "-d", "amazon2018:Shop", "--data-dir", "data",
+                              "--epochs", "1", "--no-progress", "--threads", "1", "--set", "embedding_size=8"])
+    assert res.exit_code == 0, res.output
+    got = _rows(res.output)
+    assert (got["users · items"], got["train · valid · test"]) == ("12 · 10", "48 · 12 · 12")
+
+
 @pytest.mark.parametrize("fmt", list(DESCRIPTIONS))
 def test_train_hybrid_on_a_description(tmp_path, monkeypatch, fmt):
     monkeypatch.setenv("PYREC_CACHE_DIR", str(tmp_path / "cache"))
@@ -128,3 +154,35 @@ def test_evaluate_config_with_a_description(tmp_path, monkeypatch):
     per_user = pd.read_parquet(tmp_path / "res" / "per_user.parquet")
     # every one of the 12 users has one test item (42 rows >= 3, 1 test row per user)
     assert per_user[per_user.metric == "ndcg"].groupby("run_id").size().tolist() == [12, 12]
+
+
+# format -> (write files into a folder, the config's dataset and data_dir lines, test users)
+EVALUATE = {
+    "recbole": (write_recbole, 'dataset = "data/shop.inter"\n', 12),
+    "json-pair": (write_json_pair, 'dataset = "data/shop.inter.json"\n', 12),
+    "amazon2018": (write_amazon2018, 'dataset = "amazon2018:Shop"\ndata_dir = "data"\n', 12),
+}
+
+
+@pytest.mark.parametrize("fmt", list(EVALUATE))
+def test_evaluate_quick_config_on_each_format(tmp_path, monkeypatch, fmt):
+    """`pyrec evaluate` with a quick config (pop + a 1-epoch hybrid, one seed) on each format:
+    12 users evaluated per run (one test item each under the 8:1:1 ratio split, all ratings kept)."""
+    monkeypatch.setenv("PYREC_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    write, dataset, n_users = EVALUATE[fmt]
+    write(tmp_path / "data")
+    (tmp_path / "exp.toml").write_text(
+        f'name = "own"\n{dataset}seeds = [0]\n'
+        "[bench]\nlatency_requests = 5\nwarmup = 1\nthroughput_repeats = 1\ncold_start_repeats = 1\n"
+        '[[configurations]]\narchitecture = "baseline"\nmodel = "pop"\n'
+        '[[configurations]]\narchitecture = "hybrid"\n'
+        "[models.hybrid]\nepochs = 1\nembedding_size = 8\n")
+    res = runner.invoke(app, ["evaluate", "-c", "exp.toml", "--out", "res", "--no-stats"])
+    assert res.exit_code == 0, res.output
+    assert "2 runs finished now" in " ".join(res.output.split())
+    runs = pd.read_parquet(tmp_path / "res" / "runs.parquet")
+    assert set(runs["config"]) == {"pop@cpu", "hybrid@cpu"}
+    per_user = pd.read_parquet(tmp_path / "res" / "per_user.parquet")
+    # all 72 ratings kept (no default threshold for these formats): 1 test row for each user
+    assert per_user[per_user.metric == "ndcg"].groupby("run_id").size().tolist() == [n_users, n_users]
