@@ -89,7 +89,7 @@ def test_amazon_html_fragment_titles_are_cleaned_and_all_repeated_meta_rows_coun
     assert text == {"A1": "Café Card", "A2": "Plastic card 'Best'", "A3": "Mug XL 5 < 10. Brand: Acme"}
     assert all("<" not in t.replace("5 < 10", "") and "&" not in t for t in text.values())
     assert d.meta["meta_duplicate_asins"] == 3 and d.meta["meta_rows"] == 7
-    assert d.meta["items_title_from_description"] == 1 and d.meta["items_empty_text"] == 0
+    assert d.meta["items_title_from_description"] == 1 and d.meta["items_with_empty_text"] == 0
     msg = " ".join(str(w.message) for w in record)
     assert ("meta_X.json.gz: 3 of the 7 metadata rows repeat an asin of an earlier row "
             "(2 asin(s) have more than one row, 1 of them reviewed)") in msg

@@ -77,7 +77,8 @@ def info(
     for key in (
         "raw_rows", "duplicates_dropped", "min_rating", "below_threshold_dropped", "kcore",
         "kcore_removed_interactions", "items_without_text", "items_with_empty_text",
-        "items_without_title", "users_without_items",
+        "items_without_title", "items_title_from_description", "meta_duplicate_asins",
+        "users_without_items",
     ):  # fmt: skip
         if data.meta.get(key) is not None:
             v = data.meta[key]

@@ -170,7 +170,7 @@ def load_amazon2018(folder: str | Path, category: str, name: str | None = None) 
         "meta_rows": n_meta,
         "meta_duplicate_asins": dup_meta,
         "items_title_from_description": from_desc,
-        "items_empty_text": len(empty),
+        "items_with_empty_text": len(empty),
     }
     return build_interactions(
         name,

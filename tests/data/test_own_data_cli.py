@@ -93,6 +93,7 @@ def test_train_hybrid_on_amazon2018_with_html_titles(tmp_path, monkeypatch):
     assert res.exit_code == 0, res.output
     got = _rows(res.output)
     assert (got["users"], got["items"], got["interactions"]) == ("12", "10", str(N_ROWS))
+    assert (got["items title from description"], got["meta duplicate asins"]) == ("1", "3")
     assert got["ratio-0.8:0.1:0.1"] == "48"
     from pyrec.data import load_dataset
 
