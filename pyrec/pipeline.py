@@ -16,12 +16,57 @@ from typing import Any
 from pyrec.data.split import PROTOCOLS
 from pyrec.diagnostics import param_error
 
-__all__ = ["SPLITS", "RunResult", "build_model", "default_min_rating", "fit_model", "recommend",
-           "score", "train_and_evaluate"]
+__all__ = ["SPLITS", "RunResult", "build_model", "default_min_rating", "fit_model", "load_data",
+           "make_split", "recommend", "score", "train_and_evaluate"]
 
 #: split protocols accepted by :func:`train_and_evaluate` (owned by :mod:`pyrec.data.split`;
 #: ``released``: a dataset's own split)
 SPLITS = PROTOCOLS
+
+
+def load_data(dataset: str, data_dir=None, *, min_rating: float | None | str = "default"):
+    """Read ``dataset`` with its positive-rating threshold: the first step of every run
+    (`pyrec train`, `pyrec evaluate`, `pyrec benchmark`).
+
+    Args:
+        dataset: a registered name, a dataset description ``.toml`` or a data file path
+            (:func:`pyrec.data.load_dataset`).
+        data_dir: folder of the registered datasets (default ``$PYREC_DATA_DIR``).
+        min_rating: keep ratings >= this; ``"default"``: the dataset's own default
+            (:func:`default_min_rating`); None keeps all.
+
+    Returns:
+        :class:`~pyrec.data.InteractionData` (``meta["min_rating"]`` records the threshold used).
+
+    Raises:
+        DataError: missing or malformed files. ConfigError: a bad threshold.
+    """
+    from pyrec.data import load_dataset
+
+    if isinstance(min_rating, str) and min_rating == "default":
+        min_rating = default_min_rating(dataset)
+    return load_dataset(dataset, data_dir, min_rating=min_rating)
+
+
+def make_split(data, protocol: str = "ratio", *, seed: int = 0, ratios=(0.8, 0.1, 0.1)):
+    """Split ``data`` by ``protocol``: the second step of every run.
+
+    Args:
+        data: :class:`~pyrec.data.InteractionData`.
+        protocol: a split protocol (:data:`SPLITS`).
+        seed: the split seed (``ratio``; the other protocols are deterministic).
+        ratios: (train, valid, test) fractions, used by the protocols that cut by fractions
+            (``ratio``, ``temporal``).
+
+    Returns:
+        :class:`~pyrec.data.Split`.
+
+    Raises:
+        ConfigError: unknown protocol or bad ratios. DataError: data the protocol cannot split.
+    """
+    from pyrec.data import split_data
+
+    return split_data(data, protocol, seed=int(seed), ratios=tuple(ratios))
 
 
 def build_model(name: str, settings: dict[str, Any] | None = None, *, seed: int | None = None):
@@ -226,7 +271,6 @@ def train_and_evaluate(
     """
     import pandas as pd
 
-    from pyrec.data import load_dataset, split_data
     from pyrec.metrics import evaluate_full_ranking
     from pyrec.models import get_model_class
     from pyrec.models.base import FitOptions
@@ -240,17 +284,15 @@ def train_and_evaluate(
                                             "--text-model": text_model})
     if split not in SPLITS:
         raise param_error("split", "train_and_evaluate", f"one of {list(SPLITS)}", split)
-    if min_rating == "default":
+    if isinstance(min_rating, str) and min_rating == "default":
         min_rating = default_min_rating(dataset)
     cls = get_model_class(model)
     cfg = apply_to_settings(model, {**(config or {}), "seed": seed}, strategies)
     rec = cls(cfg)  # validates the settings before any data is read
 
-    data = load_dataset(dataset, data_dir, min_rating=min_rating)
-    kwargs = {"seed": split_seed if split_seed is not None else seed}
-    if split == "ratio":
-        kwargs["ratios"] = tuple(ratios)
-    sp = split_data(data, split, **kwargs)
+    data = load_data(dataset, data_dir, min_rating=min_rating)
+    the_split_seed = split_seed if split_seed is not None else seed
+    sp = make_split(data, split, seed=the_split_seed, ratios=ratios)
 
     opts = FitOptions(progress=progress)
     if out is not None and cls.supports("checkpoint_dir"):
@@ -317,7 +359,7 @@ def train_and_evaluate(
         "n_test": sp.test.n_interactions,
         "min_rating": min_rating,
         "split": sp.name,
-        "split_seed": kwargs["seed"],
+        "split_seed": the_split_seed,
         "strategies": strategies.to_dict(),
         "init_from": None if init_from is None else str(init_from),
     }

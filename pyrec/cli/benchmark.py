@@ -109,15 +109,13 @@ def _run(console, model, backend, dataset, data_dir, split, min_rating, epochs, 
         console.print(f"[yellow]SKIPPED[/yellow] pyrec benchmark --backend {backend}: {exc}")
         raise typer.Exit(code=0)
 
-    from pyrec.data import load_dataset, split_data
     from pyrec.models import load_model_for_split
     from pyrec.optim.strategies import recorded_optimization
-    from pyrec.pipeline import default_min_rating
+    from pyrec.pipeline import load_data, make_split
 
-    if min_rating is None:
-        min_rating = default_min_rating(dataset)
-    data = load_dataset(dataset, data_dir, min_rating=min_rating)
-    sp = split_data(data, split, seed=seed)
+    data = load_data(dataset, data_dir, min_rating="default" if min_rating is None else min_rating)
+    min_rating = data.meta.get("min_rating")
+    sp = make_split(data, split, seed=seed)
     optimization = "none"
     if checkpoint is not None:
         rec, epoch_s = load_model_for_split(checkpoint, sp, role="--checkpoint"), []

@@ -21,20 +21,17 @@ __all__ = ["RunContext", "Trained", "load_data", "make_split"]
 
 
 def load_data(cfg):
-    """Read the config's dataset with its positive-rating threshold (``InteractionData``)."""
-    from pyrec.data import load_dataset
+    """:func:`pyrec.pipeline.load_data` of the config's dataset and threshold (``InteractionData``)."""
+    from pyrec import pipeline
 
-    return load_dataset(cfg.dataset, cfg.data_dir, min_rating=cfg.min_rating)
+    return pipeline.load_data(cfg.dataset, cfg.data_dir, min_rating=cfg.min_rating)
 
 
 def make_split(data, cfg, split_seed: int):
-    """Split ``data`` with the config's protocol, ratios and the split seed (``Split``)."""
-    from pyrec.data import split_data
+    """:func:`pyrec.pipeline.make_split` with the config's protocol, ratios and split seed."""
+    from pyrec import pipeline
 
-    kwargs = {"seed": int(split_seed)}
-    if cfg.split.protocol in ("ratio", "temporal"):
-        kwargs["ratios"] = tuple(cfg.split.ratios)
-    return split_data(data, cfg.split.protocol, **kwargs)
+    return pipeline.make_split(data, cfg.split.protocol, seed=split_seed, ratios=cfg.split.ratios)
 
 
 @dataclass
