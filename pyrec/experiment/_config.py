@@ -127,9 +127,12 @@ class BenchConfig(_Strict):
 
     k: PositiveInt = 10
     """list length of each timed ``recommend`` request."""
-    latency_requests: PositiveInt = 200
-    """single-user requests timed after warm-up (p50/p95/p99/mean in ms)."""
-    warmup: int = Field(20, ge=0)
+    latency_requests: PositiveInt = 2000
+    """single-user requests timed after warm-up per repetition (p50/p95/p99/mean in ms; a p99
+    needs thousands of requests to mean anything on a shared machine)."""
+    latency_repeats: PositiveInt = 3
+    """repetitions of the latency measurement; each percentile is the median over them."""
+    warmup: int = Field(50, ge=0)
     """untimed requests before timing."""
     throughput_batch_size: PositiveInt = 256
     """users per batch for the throughput (users/s) measurement."""

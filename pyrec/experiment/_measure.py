@@ -130,7 +130,8 @@ def measure(spec: RunSpec, scorer, split, seed: int, ctx: RunContext) -> list[di
     """Serving performance through ``pyrec.bench``.
 
     * ``latency_{p50,p95,p99,mean}_ms``: single-user ``recommend(k)`` requests (seen items
-      excluded) for random test users, after warm-up (:func:`pyrec.bench.measure_latency`);
+      excluded) for random test users, after warm-up, ``latency_repeats`` times with the median
+      of each percentile reported (:func:`pyrec.bench.measure_latency`);
     * ``throughput_users_s``: batched ``recommend`` over all test users
       (:func:`pyrec.bench.measure_throughput`);
     * ``model_size_mib`` (:func:`model_size_mib`); for text models also ``encoder_size_mib`` and
@@ -144,7 +145,8 @@ def measure(spec: RunSpec, scorer, split, seed: int, ctx: RunContext) -> list[di
 
     b = ctx.config.bench
     users = _users_for_timing(split, b.latency_requests + b.warmup, seed)
-    lat = measure_latency(scorer, users, k=b.k, n_requests=b.latency_requests, warmup=b.warmup)
+    lat = measure_latency(scorer, users, k=b.k, n_requests=b.latency_requests, warmup=b.warmup,
+                          repeats=b.latency_repeats)
     rows = [_row(ctx, f"latency_{q}_ms", lat[q], "ms") for q in ("p50", "p95", "p99", "mean")]
     thr = measure_throughput(scorer, np.unique(split.test.users), k=b.k, batch_size=b.throughput_batch_size,
                              repeats=b.throughput_repeats)

@@ -170,13 +170,22 @@ class BPRRecommender(Recommender):
         self.check_is_fitted()
         users = np.asarray(users, dtype=np.int64).reshape(-1)
         known = (users >= 0) & (users < self.n_users_)
+        device = self._device()
+        if known.all():  # the serving path: no NaN table to fill
+            with torch.no_grad():
+                return self._scorer(torch.from_numpy(users).to(device)).float().cpu()
         out = torch.full((len(users), self.n_items_), float("nan"), dtype=torch.float32)
         if known.any():
-            device = next(iter(self.module_.parameters())).device
             idx = torch.from_numpy(users[known]).to(device)
             with torch.no_grad():
                 out[torch.from_numpy(known)] = self._scorer(idx).float().cpu()
         return out
+
+    def _device(self) -> torch.device:
+        """Device of the module's weights (cached after the first call)."""
+        if getattr(self, "_device_cache", None) is None or self._device_cache[0] is not self.module_:
+            self._device_cache = (self.module_, next(iter(self.module_.parameters())).device)
+        return self._device_cache[1]
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:

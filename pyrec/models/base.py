@@ -158,12 +158,46 @@ class Recommender(ABC):
         with torch.no_grad():
             scores = self.score(users).float()
             if exclude_seen:
-                seen = self.seen_[users].tocoo()
-                scores[torch.from_numpy(seen.row).long(), torch.from_numpy(seen.col).long()] = -float("inf")
+                rows, cols = self._seen_entries(users)
+                scores[rows, cols] = -float("inf")
         top = topk_stable(scores, int(k))
-        if exclude_seen:
-            top[torch.isinf(torch.gather(scores, 1, top))] = -1
+        masked = torch.isneginf(torch.gather(scores, 1, top))  # fewer than k unmasked items
+        if bool(masked.any()):
+            top[masked] = -1
         return top
+
+    def _seen_entries(self, users: np.ndarray):
+        """(row, item) index tensors of the training interactions of ``users`` (rows of the
+        request), read from the CSR arrays of ``seen_`` without building a scipy matrix per
+        request (the serving path's largest overhead). Users outside ``[0, n_users_)`` have none.
+
+        Args:
+            users: int64 [B] user indices.
+
+        Returns:
+            (torch.LongTensor [nnz], torch.LongTensor [nnz]).
+        """
+        import torch
+
+        cache = getattr(self, "_seen_csr", None)
+        if cache is None or cache[0] is not self.seen_:
+            csr = self.seen_.tocsr()
+            cache = (self.seen_, np.asarray(csr.indptr, dtype=np.int64),
+                     torch.from_numpy(np.asarray(csr.indices, dtype=np.int64)))
+            self._seen_csr = cache
+        _, indptr, indices = cache
+        known = (users >= 0) & (users < len(indptr) - 1)
+        if len(users) == 1:
+            if not known[0]:
+                return torch.empty(0, dtype=torch.long), torch.empty(0, dtype=torch.long)
+            cols = indices[indptr[users[0]]:indptr[users[0] + 1]]
+            return torch.zeros(len(cols), dtype=torch.long), cols
+        safe = np.where(known, users, 0)
+        starts = indptr[safe]
+        counts = np.where(known, indptr[safe + 1] - starts, 0)
+        rows = np.repeat(np.arange(len(users)), counts)
+        offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+        return torch.from_numpy(rows), indices[torch.from_numpy(np.repeat(starts, counts) + offsets)]
 
     def get_config(self) -> dict[str, Any]:
         """JSON-serialisable hyperparameters (what result rows and reports record)."""
