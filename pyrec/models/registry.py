@@ -30,6 +30,7 @@ MODELS: dict[str, str] = {
     "llm": "pyrec.models.llm:LLMRecommender",
     "hybrid": "pyrec.models.hybrid:HybridRecommender",
     "ease": "pyrec.models.ease:EASERecommender",
+    "gfcf": "pyrec.models.gfcf:GFCFRecommender",
 }
 
 
