@@ -29,6 +29,8 @@ MODELS: dict[str, str] = {
     "graphsage": "pyrec.models.graphsage:GraphSAGERecommender",
     "llm": "pyrec.models.llm:LLMRecommender",
     "hybrid": "pyrec.models.hybrid:HybridRecommender",
+    "ease": "pyrec.models.ease:EASERecommender",
+    "gfcf": "pyrec.models.gfcf:GFCFRecommender",
 }
 
 
