@@ -19,10 +19,15 @@ from pyrec.models.registry import MODELS
 def _fit(model, split, backend, backend_name: str):
     """Train through :func:`pyrec.pipeline.fit_model` (the model's own trainer, as `pyrec
     evaluate` and `pyrec train` do; DeepSpeed/CUDA as its ``backend``), showing its epochs as
-    `pyrec train` does (:mod:`pyrec._progress`); returns (model, seconds per epoch list)."""
+    `pyrec train` does (:mod:`pyrec._progress`); returns (model, seconds per epoch list).
+
+    A serving-only backend (``can_train`` false, e.g. fpga-sim) or a model with nothing to train
+    on a backend (pop, EASE, GF-CF: closed forms) is fitted on the CPU and served on the backend.
+    """
     from pyrec.pipeline import fit_model
 
-    seconds = fit_model(model, split, backend=None if backend_name == "cpu" else backend, progress=True)
+    trains_on = backend_name != "cpu" and backend.can_train and type(model).supports("backend")
+    seconds = fit_model(model, split, backend=backend if trains_on else None, progress=True)
     history = getattr(getattr(model, "train_result_", None), "history", None) or []
     epochs = [h["epoch_time_s"] for h in history if "epoch_time_s" in h]
     return model, epochs or [seconds]

@@ -19,20 +19,16 @@ from pyrec.models.registry import (
 )
 
 _LAZY = {
+    # every registered recommender class, named by the registry (one place for a new model)
+    **{cls: module for module, cls in (target.split(":") for target in MODELS.values())},
     "BPRRecommender": "pyrec.models._bpr",
-    "PopRecommender": "pyrec.models.pop",
     "PopConfig": "pyrec.models.pop",
     "MF": "pyrec.models.mf",
     "MFConfig": "pyrec.models.mf",
-    "MFRecommender": "pyrec.models.mf",
     "LightGCN": "pyrec.models.lightgcn",
     "LightGCNConfig": "pyrec.models.lightgcn",
-    "LightGCNRecommender": "pyrec.models.lightgcn",
     "GraphSAGE": "pyrec.models.graphsage",
     "GraphSAGEConfig": "pyrec.models.graphsage",
-    "GraphSAGERecommender": "pyrec.models.graphsage",
-    "LLMRecommender": "pyrec.models.llm",
-    "HybridRecommender": "pyrec.models.hybrid",
     "TextEncoder": "pyrec.models.text_encoder",
     "extract_embeddings": "pyrec.models.embeddings",
 }
