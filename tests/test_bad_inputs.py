@@ -296,3 +296,46 @@ def test_temporal_split_with_all_equal_timestamps_fails_at_split_time(tmp_path, 
     out = _cli(["train", "-m", "pop", "-d", str(csv), "--split", "temporal", "-o", "run"],
                tmp_path, monkeypatch)
     assert "all 20 interactions have the same timestamp 1000" in out and "Use 'loo'" in out
+
+
+def test_evaluate_with_a_split_the_data_cannot_take_stops_before_any_run(tmp_path, monkeypatch):
+    """issue #16 item 8 from `pyrec evaluate`: a temporal split on all-equal timestamps is refused
+    (exit 2) before the results folder is written, not recorded as a failure of every run."""
+    csv = tmp_path / "same_time.csv"
+    csv.write_text("user,item,rating,timestamp\n" + "".join(
+        f"{u},{i},5,1000\n" for u in range(4) for i in range(5)))
+    (tmp_path / "exp.toml").write_text(f'dataset = "{csv}"\nseeds = [0, 1]\n[split]\nprotocol = "temporal"\n'
+                                       '[[configurations]]\narchitecture = "baseline"\nmodel = "pop"\n')
+    out = _cli(["evaluate", "-c", "exp.toml", "--out", "res", "--no-stats"], tmp_path, monkeypatch)
+    assert "all 20 interactions have the same timestamp 1000" in out
+    assert not (tmp_path / "res").exists()
+
+
+def test_ks_without_10_analyses_and_summarises_at_the_measured_k(tmp_path, monkeypatch):
+    """Fresh-clone finding on #16: a config with ``ks = [5]`` printed ``ndcg@10 -`` and the planned
+    analysis failed on the unmeasured ndcg@10; now the analysed metric defaults to ndcg@<first k>
+    and an analysis metric at an unmeasured k is refused at config time, naming the key."""
+    from pyrec.experiment import validate_config
+
+    base = {"dataset": "ml-100k", "ks": [5, 20], "configurations": [{"architecture": "baseline", "model": "pop"}]}
+    assert validate_config(dict(base)).analysis.metric == "ndcg@5"
+    assert validate_config({**base, "analysis": {"metric": "HR@20"}}).analysis.metric == "hit@20"
+    with pytest.raises(ConfigError, match=r"analysis.metric 'ndcg@10' is at k = 10, but the experiment "
+                                          r"measures ks = \[5, 20\]"):
+        validate_config({**base, "analysis": {"metric": "ndcg@10"}}, source="exp.toml")
+    from pyrec.experiment._summary import summary_metrics
+
+    assert summary_metrics(validate_config(dict(base)))[:2] == ("ndcg@5", "recall@5")
+
+
+def test_cutoffs_longer_than_the_catalogue_are_refused_before_any_run(tmp_path, monkeypatch):
+    """Fresh-clone finding on #16: on a 7-item dataset every `pyrec evaluate` run failed late in the
+    benchmark step (k = 10 > 7 items); now exit 2 before the folder is written, naming the key."""
+    csv = tmp_path / "small.csv"
+    csv.write_text("user,item,rating,timestamp\n" + "".join(
+        f"{u},{i},5,{1000 + i}\n" for u in range(6) for i in range(7) if (u + i) % 3))
+    (tmp_path / "exp.toml").write_text(f'dataset = "{csv}"\nks = [5]\nseeds = [0]\n'
+                                       '[[configurations]]\narchitecture = "baseline"\nmodel = "pop"\n')
+    out = _cli(["evaluate", "-c", "exp.toml", "--out", "res", "--no-stats"], tmp_path, monkeypatch)
+    assert "bench.k = 10 is longer than the catalogue" in out and "(7 items)" in out
+    assert not (tmp_path / "res").exists()

@@ -216,7 +216,8 @@ class AnalysisConfig(_Strict):
     ``contrasts`` the study's questions are derived from the design (see ``r_scripts/stats_design.R``).
     """
 
-    metric: str = "ndcg@10"
+    metric: str | None = None
+    """the analysed metric; default ``ndcg@<k>`` with the experiment's first ``ks``."""
     alpha: float = Field(default=0.05, gt=0, lt=1)
     power: float = Field(default=0.8, gt=0, lt=1)
     p_adjust: Literal["holm", "BH", "bonferroni", "none"] = "holm"
@@ -290,10 +291,12 @@ class ExperimentConfig(_Strict):
 
     @field_validator("dataset")
     @classmethod
-    def _known_dataset(cls, v):
+    def _known_dataset(cls, v, info):
         from pyrec.data import default_min_rating
         from pyrec.diagnostics import PyrecError
 
+        if (info.context or {}).get("check_data") is False:  # reading a finished run's config
+            return v
         try:  # an unknown name, a missing or invalid description: named at this key
             default_min_rating(v)
         except PyrecError as exc:
@@ -301,8 +304,26 @@ class ExperimentConfig(_Strict):
         return v
 
     @model_validator(mode="after")
-    def _dataset_threshold(self):
-        if "min_rating" not in self.model_fields_set:
+    def _analysis_metric_is_measured(self):
+        from pyrec.metrics._names import parse_metric
+
+        if self.analysis.metric is None:
+            self.analysis.metric = f"ndcg@{self.ks[0]}"
+            return self
+        try:
+            spec = parse_metric(self.analysis.metric)
+        except ConfigError:
+            return self  # not a ranking metric (e.g. latency_p99_ms): measured at every k
+        if spec.k not in self.ks:
+            raise ValueError(f"analysis.metric {self.analysis.metric!r} is at k = {spec.k}, but the "
+                             f"experiment measures ks = {list(self.ks)}; add {spec.k} to ks or "
+                             f"analyse e.g. '{spec.name}@{self.ks[0]}'")
+        self.analysis.metric = str(spec)
+        return self
+
+    @model_validator(mode="after")
+    def _dataset_threshold(self, info):
+        if "min_rating" not in self.model_fields_set and (info.context or {}).get("check_data") is not False:
             from pyrec.data import default_min_rating
 
             self.min_rating = default_min_rating(self.dataset)
@@ -373,8 +394,15 @@ class ExperimentConfig(_Strict):
         return self.model_dump(mode="json", exclude={"data_dir", "analysis", "seeds"})
 
 
-def validate_config(data: dict[str, Any], source: str = "<config>") -> ExperimentConfig:
+def validate_config(data: dict[str, Any], source: str = "<config>", *, check_data: bool = True) -> ExperimentConfig:
     """Validate a dict into an :class:`ExperimentConfig`.
+
+    Args:
+        data: the config as a mapping.
+        source: named in error messages (a file path).
+        check_data: check that ``dataset`` names a registered dataset or a readable description
+            (and take its default threshold); False to read the resolved config of a finished
+            run without its data (its ``min_rating`` is written out).
 
     Raises:
         ConfigError: every problem, each line naming ``source`` and the dotted key.
@@ -382,7 +410,7 @@ def validate_config(data: dict[str, Any], source: str = "<config>") -> Experimen
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the experiment config must be a table/mapping, got {type(data).__name__}")
     try:
-        return ExperimentConfig.model_validate(data)
+        return ExperimentConfig.model_validate(data, context={"check_data": check_data})
     except ValidationError as exc:
         raise ConfigError(validation_message(exc, source, "experiment config", ExperimentConfig)) from None
 
@@ -438,11 +466,12 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     raise ConfigError(f"The experiment config file {str(path)!r} must end in .toml, .yaml or .yml.")
 
 
-def load_config(path: str | Path, **overrides: Any) -> ExperimentConfig:
+def load_config(path: str | Path, *, check_data: bool = True, **overrides: Any) -> ExperimentConfig:
     """Read and validate an experiment config file.
 
     Args:
         path: a ``.toml``, ``.yaml`` or ``.yml`` file.
+        check_data: see :func:`validate_config` (False: the data need not be at hand).
         **overrides: top-level keys replacing the file's (e.g. ``seeds=[0]``, ``data_dir="..."``);
             ``None`` values are ignored.
 
@@ -455,4 +484,4 @@ def load_config(path: str | Path, **overrides: Any) -> ExperimentConfig:
     data = read_config_file(path)
     if isinstance(data, dict):
         data.update({k: v for k, v in overrides.items() if v is not None})
-    return validate_config(data, source=str(path))
+    return validate_config(data, source=str(path), check_data=check_data)

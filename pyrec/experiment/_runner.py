@@ -252,6 +252,9 @@ def run_experiment(
     for spec in specs:  # bad settings stop here (before the folder is written), not once per run
         _steps.preflight(spec)
     data = _steps.load_data(cfg)  # so does a missing dataset (DataError)
+    ctx = RunContext(cfg, out, log, _data=data)
+    ctx.split(cfg.seeds[0])  # and data the protocol cannot split (e.g. temporal on equal times)
+    _check_cutoffs(cfg, data.n_items)
     header = f"Resolved by pyrec evaluate from {source}."
     folder = ResultsFolder.open(out, dumps_toml(cfg.model_dump(mode="json"), header), cfg.fingerprint_dict(), force=force)
     handler = _logger(folder)
@@ -267,7 +270,7 @@ def run_experiment(
                  cfg.name, source, len(plan), done_before, len(skipped))
         if folder.resumed:
             console.print(f"Resuming {folder.path}: {done_before}/{len(plan)} runs already finished.")
-        ctx = RunContext(cfg, folder.path, log, _data=data)
+        ctx.out = folder.path
         ctx.pending.update(key for seed, spec, rid in plan if not folder.is_done(rid)
                            for key in _steps.training_keys(spec, seed))
         lines = None
@@ -287,6 +290,20 @@ def run_experiment(
     finally:
         log.removeHandler(handler)
         handler.close()
+
+
+def _check_cutoffs(cfg, n_items: int) -> None:
+    """Refuse list lengths longer than the catalogue before any run (each run would fail late).
+
+    Raises:
+        ConfigError: a ``ks`` value or ``bench.k`` above ``n_items`` (names the key).
+    """
+    from pyrec.diagnostics import ConfigError
+
+    for key, k in [("ks", k) for k in cfg.ks] + [("bench.k", cfg.bench.k)]:
+        if k > n_items:
+            raise ConfigError(f"The experiment config's {key} = {k} is longer than the catalogue of "
+                              f"{cfg.dataset!r} ({n_items} items); use ks and [bench] k of at most {n_items}.")
 
 
 def _run_plan(plan, folder: ResultsFolder, ctx: RunContext, console, mode: str,

@@ -6,10 +6,23 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["SUMMARY_METRICS", "print_skipped", "print_summary", "run_stats", "summary_table"]
+__all__ = ["SUMMARY_METRICS", "print_skipped", "print_summary", "run_stats", "summary_metrics", "summary_table"]
 
-#: metrics of the closing table (mean ± sd over seeds per configuration)
+#: metrics of the closing table at the default k (mean ± sd over seeds per configuration)
 SUMMARY_METRICS = ("ndcg@10", "recall@10", "latency_p99_ms", "train_time_s")
+
+
+def summary_metrics(config) -> tuple[str, ...]:
+    """The closing table's metrics for ``config``: NDCG and recall at the k of its analysed
+    metric (else its first ``ks``), p99 latency and training time."""
+    from pyrec.diagnostics import ConfigError
+    from pyrec.metrics._names import parse_metric
+
+    try:
+        k = parse_metric(config.analysis.metric).k
+    except (ConfigError, TypeError):
+        k = config.ks[0]
+    return (f"ndcg@{k}", f"recall@{k}", "latency_p99_ms", "train_time_s")
 _HEADERS = {"latency_p99_ms": "p99 latency (ms)", "train_time_s": "train time (s)"}
 
 
@@ -64,16 +77,17 @@ def print_summary(console, result) -> None:
     """Print the mean ± sd table, the run counts, failures and where the results are."""
     from rich.table import Table
 
-    summary = summary_table(result.runs)
+    metrics = summary_metrics(result.config)
+    summary = summary_table(result.runs, metrics)
     protocol = result.runs["protocol"].iloc[0] if not result.runs.empty else "-"
     table = Table(title=f"{result.config.name}: mean ± sd over seeds ({protocol})", title_justify="left")
     table.add_column("config", overflow="fold")
     table.add_column("seeds", justify="right")
-    for col in SUMMARY_METRICS:
+    for col in metrics:
         table.add_column(_HEADERS.get(col, col), justify="right")
-    digits = {"ndcg@10": 4, "recall@10": 4, "latency_p99_ms": 3, "train_time_s": 1}
+    digits = {metrics[0]: 4, metrics[1]: 4, "latency_p99_ms": 3, "train_time_s": 1}
     for config, row in summary.iterrows():
-        cells = [_fmt(row.get(f"{m}_mean"), row.get(f"{m}_sd"), digits.get(m, 3)) for m in SUMMARY_METRICS]
+        cells = [_fmt(row.get(f"{m}_mean"), row.get(f"{m}_sd"), digits.get(m, 3)) for m in metrics]
         table.add_row(str(config), str(int(row["n_seeds"])), *cells)
     console.print(table)
     console.print(

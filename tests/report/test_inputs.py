@@ -89,3 +89,19 @@ def test_design_table_reads_the_resolved_config(tiny_results):
     text = merged["architecture"].isin(["llm", "hybrid"])
     assert (merged.loc[~text, "encoder_mode"].fillna("") == "").all()  # no text encoder
     assert merged.loc[text, "encoder_mode"].isin(["frozen", "full", "lora"]).all()
+
+
+def test_design_table_needs_no_data_at_hand(tmp_path, monkeypatch):
+    """A results folder whose config names an own-data description by a path relative to another
+    working folder (or copied to a machine without the data) still gets its design table: the
+    report reads the resolved config without checking the dataset (#16 fresh-clone finding)."""
+    from pyrec.report._inputs import design_table
+
+    (tmp_path / "config.resolved.toml").write_text(
+        'dataset = "../elsewhere/my.toml"\nmin_rating = 3.0\n'
+        '[[configurations]]\narchitecture = "baseline"\nmodel = "pop"\n'
+        '[[configurations]]\narchitecture = "hybrid"\n')
+    monkeypatch.chdir(tmp_path)
+    table = design_table(tmp_path)
+    assert table is not None and list(table["config"]) == ["pop@cpu", "hybrid@cpu"]
+    assert list(table["encoder_mode"]) == ["", "frozen"]
