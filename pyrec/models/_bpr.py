@@ -1,8 +1,10 @@
-"""Base class wiring a BPR-trainable ``nn.Module`` into the :class:`Recommender` interface.
+"""Base class wiring a trainable embedding ``nn.Module`` into the :class:`Recommender` interface.
 
 Subclasses set ``name``, ``config_class`` (a :class:`~pyrec.train.TrainConfig` subclass) and
 implement :meth:`BPRRecommender.build_module`; ``fit`` / ``score`` / ``save`` / ``load`` come from
-here. See :mod:`pyrec.train` for the module contract (``bpr_forward``, ``scorer``).
+here. See :mod:`pyrec.train` for the module contract (``embed_batch`` / ``bpr_forward``,
+``embeddings``, ``scorer``) and :mod:`pyrec.train.objective` for the objectives (BPR, sampled
+softmax) a config chooses.
 """
 
 from __future__ import annotations
@@ -18,7 +20,13 @@ from pyrec.models._io import load_seen, read_meta, save_seen, write_meta
 from pyrec.models.base import FitOptions, Recommender
 from pyrec.train.config import TrainConfig, build_config
 
-__all__ = ["BPRRecommender", "PairScoresFromEmbeddings", "check_split", "dot_scores"]
+__all__ = [
+    "BPRFromEmbeddings",
+    "BPRRecommender",
+    "PairScoresFromEmbeddings",
+    "check_split",
+    "dot_scores",
+]
 
 
 def check_split(split, owner: str):
@@ -41,6 +49,27 @@ def dot_scores(eu: torch.Tensor, ep: torch.Tensor, en: torch.Tensor):
     return pos, neg
 
 
+class BPRFromEmbeddings:
+    """``bpr_forward`` of a module that implements ``embed_batch`` (mixin).
+
+    The module returns its batch's final embeddings (:class:`~pyrec.train.BatchEmbeddings`) and
+    this scores them by inner products for BPR; the L2 terms, extra loss and logs pass through.
+    The sampled-softmax objective (:mod:`pyrec.train.objective`) calls ``embed_batch`` itself, so a
+    module writes its forward pass once for every objective.
+
+    Shapes: users ``(B,)``, pos ``(B,)``, neg ``(B,)`` or ``(B, n_neg)`` -> pos_scores ``(B,)``,
+    neg_scores of ``neg``'s shape.
+    """
+
+    def bpr_forward(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor):
+        """:class:`~pyrec.train.BPROutput` of the batch (inner-product pair scores)."""
+        from pyrec.train._protocol import BPROutput
+
+        e = self.embed_batch(users, pos, neg)
+        s_pos, s_neg = dot_scores(e.users, e.pos, e.neg)
+        return BPROutput(s_pos, s_neg, e.reg_terms, e.extra_loss, e.logs)
+
+
 class PairScoresFromEmbeddings:
     """``forward(users, items)``: pair scores of a module with ``get_embedding(items)`` (mixin).
 
@@ -53,6 +82,11 @@ class PairScoresFromEmbeddings:
         """Scores of (user, item) pairs, ``(B,)``."""
         ue, ie = self.get_embedding(items)
         return (ue[users] * ie[items]).sum(-1)
+
+    def embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Detached final ``(users (n_users, d), items (n_items, d))`` embeddings."""
+        ue, ie = self.get_embedding()
+        return ue.detach(), ie.detach()
 
 
 class BPRRecommender(Recommender):
