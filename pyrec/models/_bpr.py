@@ -99,7 +99,8 @@ class BPRRecommender(Recommender):
         module_: the trained module (eval mode); train_result_: :class:`~pyrec.train.TrainResult`
         (None after ``load``); n_users_, n_items_, seen_ (CSR [n_users, n_items] of train);
         user_emb_ / item_emb_: float32 ``(n_users, d)`` / ``(n_items, d)`` final embeddings, for
-        modules with an ``embeddings()`` method (dot-product models).
+        modules with an ``embeddings()`` method; L2-normalised with ``similarity="cosine"``, so
+        their inner products are the scores either way.
 
     Raises:
         ConfigError: unknown or out-of-range config fields (names the field and the value).
@@ -179,11 +180,18 @@ class BPRRecommender(Recommender):
                               f"missing {missing[:5]}, unexpected {list(unexpected)[:5]}.")
 
     def _cache_scorer(self) -> None:
+        """Cache the scorer and the final embeddings as the config's ``similarity`` scores them
+        (cosine: L2-normalised rows, so ``user_emb_ @ item_emb_.T`` is what ``score`` returns)."""
+        from pyrec.train.objective import final_embeddings, make_scorer
+
+        similarity = getattr(self.config, "similarity", "dot")
         self.module_.eval()
         with torch.no_grad():
-            self._scorer = self.module_.scorer()
+            self._scorer = make_scorer(self.module_, similarity)
             if callable(getattr(self.module_, "embeddings", None)):
-                self.user_emb_, self.item_emb_ = (e.cpu() for e in self.module_.embeddings())
+                self.user_emb_, self.item_emb_ = (
+                    e.cpu() for e in final_embeddings(self.module_, similarity)
+                )
 
     def __getstate__(self) -> dict:  # the cached scorer is a closure: rebuild it after unpickling
         state = dict(self.__dict__)
