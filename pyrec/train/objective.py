@@ -96,11 +96,10 @@ class Objective:
                 raise param_error("module", owner, f"a torch.nn.Module with a {attr}() method "
                                   f"(loss={self.name!r} calls it)", type(module).__name__)
 
-    def epoch_negatives(self, sampler, users: Tensor, batch_size: int, generator) -> Tensor:
+    def epoch_negatives(self, users: Tensor, batch_size: int, generator) -> Tensor:
         """Every negative of one epoch, drawn at once (vectorised) from ``generator``.
 
         Args:
-            sampler: the trainer's :class:`~pyrec.train.NegativeSampler`.
             users: int ``(n,)`` the epoch's rows in training order. batch_size: rows per step.
         """
         raise NotImplementedError
@@ -130,12 +129,12 @@ class BPRObjective(Objective):
     name = "bpr"
     required = ("bpr_forward", "scorer")
 
-    def __init__(self, num_negatives: int = 1, reg: float = 1e-4) -> None:
-        self.num_negatives = int(num_negatives)
+    def __init__(self, sampler, num_negatives: int = 1, reg: float = 1e-4) -> None:
+        self.sampler, self.num_negatives = sampler, int(num_negatives)
         self.loss = BPRLoss(reg)
 
-    def epoch_negatives(self, sampler, users, batch_size, generator):
-        return sampler.sample(users, self.num_negatives, generator=generator)
+    def epoch_negatives(self, users, batch_size, generator):
+        return self.sampler.sample(users, self.num_negatives, generator=generator)
 
     def batch_negatives(self, negatives, batch, rows):
         return negatives[rows]
@@ -156,32 +155,36 @@ class SampledSoftmaxObjective(Objective):
 
     Negatives: one ``(n_batches, N)`` uniform draw over all ``n_items`` per epoch (with
     replacement; row ``t`` serves batch ``t``), so a step embeds ``N`` extra items and scores them
-    with one ``(B, d) @ (d, N)`` product. The module's ``embed_batch(users, pos, neg (N,))`` gives
-    the embeddings (one propagation per step); :class:`~pyrec.train.SampledSoftmaxLoss` scores
-    them (dot or cosine, temperature, accidental hits dropped, logQ correction only for in-batch
-    negatives) and adds the L2 on the module's ``reg_terms`` and its ``extra_loss``.
+    with one ``(B, d) @ (d, N)`` product. Per row, a drawn item that is a training positive of the
+    row's user is dropped (:meth:`~pyrec.train.NegativeSampler.positive_mask`, vectorised), so the
+    negatives are uniform over the user's non-positives, as BPR's. The module's
+    ``embed_batch(users, pos, neg (N,))`` gives the embeddings (one propagation per step);
+    :class:`~pyrec.train.SampledSoftmaxLoss` scores them (dot or cosine, temperature, logQ
+    correction only for in-batch negatives) and adds the L2 on the module's ``reg_terms`` and its
+    ``extra_loss``.
 
     Args:
-        n_items: size of the item index space. num_negatives: N >= 1.
+        sampler: the trainer's :class:`~pyrec.train.NegativeSampler` (positives, popularity).
+        num_negatives: N >= 1.
         temperature: tau > 0. similarity: ``"dot"`` or ``"cosine"``.
         in_batch_negatives: also contrast each row with the other rows' positives.
-        reg: L2 weight. item_prob: float ``(n_items,)`` training popularity (in-batch logQ).
+        reg: L2 weight.
     """
 
     name = "softmax"
     required = ("embed_batch", "embeddings", "scorer")
 
-    def __init__(self, n_items: int, num_negatives: int = 256, temperature: float = 1.0,
-                 similarity: str = "dot", in_batch_negatives: bool = False, reg: float = 1e-4,
-                 item_prob: Tensor | None = None) -> None:
+    def __init__(self, sampler, num_negatives: int = 256, temperature: float = 1.0,
+                 similarity: str = "dot", in_batch_negatives: bool = False, reg: float = 1e-4) -> None:
         if not isinstance(num_negatives, int) or num_negatives < 1:
             raise param_error("num_negatives", "SampledSoftmaxObjective", "an int in [1, inf)",
                               num_negatives)
-        self.n_items, self.num_negatives = int(n_items), int(num_negatives)
-        self.similarity = similarity
-        self.loss = SampledSoftmaxLoss(temperature, similarity, in_batch_negatives, reg, item_prob)
+        self.sampler, self.n_items = sampler, int(sampler.n_items)
+        self.num_negatives, self.similarity = int(num_negatives), similarity
+        prob = sampler.item_popularity() if in_batch_negatives else None
+        self.loss = SampledSoftmaxLoss(temperature, similarity, in_batch_negatives, reg, prob)
 
-    def epoch_negatives(self, sampler, users, batch_size, generator):
+    def epoch_negatives(self, users, batch_size, generator):
         n_batches = -(-users.numel() // batch_size)
         return torch.randint(0, self.n_items, (n_batches, self.num_negatives), generator=generator)
 
@@ -190,7 +193,11 @@ class SampledSoftmaxObjective(Objective):
 
     def __call__(self, module, users, pos, neg):
         e = module.embed_batch(users, pos, neg)
-        loss = self.loss(e.users, e.pos, e.neg, pos, neg, e.reg_terms)
+
+        def exclude(items):
+            return self.sampler.positive_mask(users, items)
+
+        loss = self.loss(e.users, e.pos, e.neg, pos, neg, e.reg_terms, exclude)
         if e.extra_loss is not None:
             loss = loss + e.extra_loss
         return loss, e.logs
@@ -199,30 +206,23 @@ class SampledSoftmaxObjective(Objective):
         return f"{type(self).__name__}(num_negatives={self.num_negatives}, loss={self.loss!r})"
 
 
-def make_objective(config, items: Tensor | None = None, n_items: int | None = None) -> Objective:
+def make_objective(config, sampler) -> Objective:
     """The objective a :class:`~pyrec.train.TrainConfig` asks for.
 
     Args:
         config: the (validated) training config; reads ``loss``, ``num_negatives``, ``reg``,
             ``in_batch_negatives``, ``similarity``, ``softmax_temperature``.
-        items: int ``(n,)`` item of each distinct training pair (popularity for the in-batch logQ
-            correction; needed with ``in_batch_negatives``).
-        n_items: size of the item index space (needed with ``loss="softmax"``).
+        sampler: the trainer's :class:`~pyrec.train.NegativeSampler` over the training pairs
+            (BPR's negatives; the softmax's positives to drop and popularity for the logQ
+            correction of in-batch negatives).
 
     Raises:
-        ConfigError: an unknown ``loss``, or softmax without ``n_items``.
+        ConfigError: an unknown ``loss``.
     """
     loss = getattr(config, "loss", "bpr")
     if loss == "bpr":
-        return BPRObjective(config.num_negatives, config.reg)
+        return BPRObjective(sampler, config.num_negatives, config.reg)
     if loss != "softmax":
         raise param_error("loss", "make_objective", f"one of {list(OBJECTIVES)}", loss)
-    if n_items is None:
-        raise param_error("n_items", "make_objective", "the item count (loss='softmax')", None)
-    prob = None
-    if config.in_batch_negatives:
-        counts = torch.bincount(torch.as_tensor(items, dtype=torch.long).reshape(-1),
-                                minlength=int(n_items)).float()
-        prob = counts / counts.sum()
-    return SampledSoftmaxObjective(n_items, config.num_negatives, config.softmax_temperature,
-                                   config.similarity, config.in_batch_negatives, config.reg, prob)
+    return SampledSoftmaxObjective(sampler, config.num_negatives, config.softmax_temperature,
+                                   config.similarity, config.in_batch_negatives, config.reg)

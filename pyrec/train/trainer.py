@@ -146,7 +146,7 @@ class Trainer:
         self.items = torch.from_numpy(keys % split.n_items)
         self.sampler = NegativeSampler(self.users, self.items, split.n_items)
         self.has_valid = split.valid.n_interactions > 0
-        self.objective = make_objective(config, self.items, split.n_items)
+        self.objective = make_objective(config, self.sampler)
         self.objective.check_module(module, "Trainer")
 
         self.generator, _ = make_generators(config.seed)
@@ -198,7 +198,7 @@ class Trainer:
         perm = torch.randperm(n, generator=self.generator)
         users, pos = self.users[perm], self.items[perm]
         objective = self.objective
-        neg = objective.epoch_negatives(self.sampler, users, cfg.batch_size, self.generator)
+        neg = objective.epoch_negatives(users, cfg.batch_size, self.generator)
         total, logs = 0.0, {}
         n_batches = -(-n // cfg.batch_size)
         for batch, start in enumerate(range(0, n, cfg.batch_size), 1):

@@ -19,15 +19,16 @@ from pyrec.testing import tiny_split
 from pyrec.train import TrainConfig, Trainer
 from pyrec.train.loss import SampledSoftmaxLoss, sampled_softmax_loss
 from pyrec.train.objective import BPRObjective, SampledSoftmaxObjective, make_objective
+from pyrec.train.sampling import NegativeSampler
 
 os.environ.setdefault("PYREC_CACHE_DIR", tempfile.mkdtemp(prefix="pyrec-test-cache-"))
 
-# a hand-made batch: B = 2 users, d = 2, N = 3 shared negatives; item 7 is row 1's positive and
-# also drawn as a negative (an accidental hit for row 1 only)
-USERS = np.array([[1.0, 0.5], [-0.5, 2.0]])
-POS = np.array([[1.0, 1.0], [0.0, 1.0]])
+# a hand-made batch: B = 3 users, d = 2, N = 3 shared negatives; item 7 is row 1's positive and
+# also drawn as a negative (an accidental hit for row 1 only); rows 0 and 2 share positive item 5
+USERS = np.array([[1.0, 0.5], [-0.5, 2.0], [0.3, -1.0]])
+POS = np.array([[1.0, 1.0], [0.0, 1.0], [1.0, 1.0]])
 NEG = np.array([[1.0, 0.0], [0.0, 1.0], [2.0, -1.0]])
-POS_ITEMS, NEG_ITEMS = np.array([5, 7]), np.array([1, 7, 3])
+POS_ITEMS, NEG_ITEMS = np.array([5, 7, 5]), np.array([1, 7, 3])
 
 
 def _t(a, dtype=torch.float64):
@@ -116,7 +117,7 @@ def test_l2_term_and_gradient_flow():
     with_reg = loss(users, _t(POS), _t(NEG), torch.tensor(POS_ITEMS), torch.tensor(NEG_ITEMS), reg_terms)
     without = SampledSoftmaxLoss(1.0, "dot")(users, _t(POS), _t(NEG), torch.tensor(POS_ITEMS),
                                              torch.tensor(NEG_ITEMS))
-    l2 = (np.square(USERS).sum() + np.square(NEG).sum()) / (2 * 2)
+    l2 = (np.square(USERS).sum() + np.square(NEG).sum()) / (2 * 3)
     assert float((with_reg - without).detach()) == pytest.approx(0.5 * l2, abs=1e-9)
     with_reg.backward()
     assert torch.isfinite(users.grad).all() and users.grad.abs().sum() > 0
@@ -132,14 +133,44 @@ def test_loss_arguments_are_checked():
 
 
 # ------------------------------------------------------------------------------- the objective
+def _sampler(n_users=50, n_items=30, n=400, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    users, items = torch.randint(0, n_users, (n,), generator=gen), torch.randint(0, n_items, (n,), generator=gen)
+    return NegativeSampler(users, items, n_items)
+
+
 def test_bpr_is_the_default_objective():
     cfg = TrainConfig()
     assert (cfg.loss, cfg.num_negatives, cfg.similarity, cfg.in_batch_negatives) == ("bpr", 1, "dot", False)
-    assert isinstance(make_objective(cfg), BPRObjective)
+    assert isinstance(make_objective(cfg, _sampler()), BPRObjective)
     for name in ("mf", "lightgcn", "graphsage", "llm", "hybrid"):
         assert get_model(name).config.loss == "bpr", name
-    soft = make_objective(TrainConfig(loss="softmax", num_negatives=8), torch.arange(5), 5)
+    soft = make_objective(TrainConfig(loss="softmax", num_negatives=8), _sampler())
     assert isinstance(soft, SampledSoftmaxObjective)
+
+
+def test_positive_mask_equals_the_pairwise_lookup():
+    sampler = _sampler()
+    users = torch.randint(0, 55, (120,), generator=torch.Generator().manual_seed(1))  # some unseen users
+    items = torch.randint(0, 30, (40,), generator=torch.Generator().manual_seed(2))  # repeats too
+    got = sampler.positive_mask(users, items)
+    assert got.shape == (120, 40) and got.any()
+    assert torch.equal(got, sampler.is_positive(users[:, None], items[None, :]))
+
+
+def test_excluded_candidates_leave_the_softmax():
+    # row 0 must not see negative item 3 (say, another training positive of its user)
+    def exclude(items):
+        return torch.tensor([[False, False, True], [False, False, False], [False, False, False]])
+
+    got = SampledSoftmaxLoss(0.5, "dot")(_t(USERS), _t(POS), _t(NEG), torch.tensor(POS_ITEMS),
+                                         torch.tensor(NEG_ITEMS), exclude=exclude)
+    rows = []
+    for b in range(3):
+        kept = [k for k in range(3) if NEG_ITEMS[k] != POS_ITEMS[b] and not (b == 0 and k == 2)]
+        logits = np.array([USERS[b] @ POS[b]] + [USERS[b] @ NEG[k] for k in kept]) / 0.5
+        rows.append(-logits[0] + _lse(logits))
+    assert float(got) == pytest.approx(np.mean(rows), abs=1e-6)
 
 
 def test_default_training_equals_explicit_bpr():
@@ -153,10 +184,10 @@ def test_default_training_equals_explicit_bpr():
 
 
 def test_shared_negatives_one_draw_per_batch_and_reproducible():
-    obj = make_objective(TrainConfig(loss="softmax", num_negatives=7), torch.arange(30), 30)
+    obj = make_objective(TrainConfig(loss="softmax", num_negatives=7), _sampler())
     users = torch.arange(50)
-    a = obj.epoch_negatives(None, users, 16, torch.Generator().manual_seed(0))
-    b = obj.epoch_negatives(None, users, 16, torch.Generator().manual_seed(0))
+    a = obj.epoch_negatives(users, 16, torch.Generator().manual_seed(0))
+    b = obj.epoch_negatives(users, 16, torch.Generator().manual_seed(0))
     assert a.shape == (4, 7) and torch.equal(a, b) and int(a.min()) >= 0 and int(a.max()) < 30
     assert torch.equal(obj.batch_negatives(a, 2, slice(32, 48)), a[2])
 
@@ -306,3 +337,21 @@ def test_checkpoint_from_before_the_objective_settings_still_resumes(tmp_path):
     with pytest.raises(ConfigError, match="loss"):
         Trainer(MF(split.n_users, split.n_items, 8), split, TrainConfig(epochs=2, loss="softmax"),
                 checkpoint_dir=tmp_path, resume=True, progress=False)
+
+
+def test_softmax_objective_drops_the_users_training_positives():
+    from pyrec.models.mf import MF
+
+    sampler = _sampler()
+    torch.manual_seed(0)
+    module = MF(50, 30, 4)
+    obj = make_objective(TrainConfig(loss="softmax", num_negatives=12, reg=0.0), sampler)
+    users, pos = sampler.keys[:20] // 30, sampler.keys[:20] % 30
+    neg = obj.epoch_negatives(users, 20, torch.Generator().manual_seed(0))[0]
+    got, _ = obj(module, users, pos, neg)
+    e = module.embed_batch(users, pos, neg)
+    ref = SampledSoftmaxLoss(1.0, "dot")(e.users, e.pos, e.neg, pos, neg)
+    drop = sampler.is_positive(users[:, None], neg[None, :])
+    assert drop.any() and float(got.detach()) != pytest.approx(float(ref.detach()))
+    by_hand = SampledSoftmaxLoss(1.0, "dot")(e.users, e.pos, e.neg, pos, neg, exclude=lambda items: drop)
+    assert float(got.detach()) == pytest.approx(float(by_hand.detach()), abs=1e-6)
