@@ -355,3 +355,15 @@ def test_softmax_objective_drops_the_users_training_positives():
     assert drop.any() and float(got.detach()) != pytest.approx(float(ref.detach()))
     by_hand = SampledSoftmaxLoss(1.0, "dot")(e.users, e.pos, e.neg, pos, neg, exclude=lambda items: drop)
     assert float(got.detach()) == pytest.approx(float(by_hand.detach()), abs=1e-6)
+
+
+def test_cosine_model_scores_the_same_after_save_and_load(tmp_path):
+    from pyrec.models.lightgcn import LightGCNRecommender
+
+    split = tiny_split()
+    model = LightGCNRecommender(epochs=2, embedding_size=8, loss="softmax", num_negatives=16,
+                                similarity="cosine", softmax_temperature=0.2).fit(split, progress=False)
+    loaded = LightGCNRecommender.load(model.save(tmp_path / "m"))
+    assert loaded.config.similarity == "cosine"
+    torch.testing.assert_close(loaded.score([0, 3, 5]), model.score([0, 3, 5]))
+    assert float(loaded.score([0]).abs().max()) <= 1.0 + 1e-6  # cosines
