@@ -1,8 +1,10 @@
-"""Base class wiring a BPR-trainable ``nn.Module`` into the :class:`Recommender` interface.
+"""Base class wiring a trainable embedding ``nn.Module`` into the :class:`Recommender` interface.
 
 Subclasses set ``name``, ``config_class`` (a :class:`~pyrec.train.TrainConfig` subclass) and
 implement :meth:`BPRRecommender.build_module`; ``fit`` / ``score`` / ``save`` / ``load`` come from
-here. See :mod:`pyrec.train` for the module contract (``bpr_forward``, ``scorer``).
+here. See :mod:`pyrec.train` for the module contract (``embed_batch`` / ``bpr_forward``,
+``embeddings``, ``scorer``) and :mod:`pyrec.train.objective` for the objectives (BPR, sampled
+softmax) a config chooses.
 """
 
 from __future__ import annotations
@@ -18,7 +20,13 @@ from pyrec.models._io import load_seen, read_meta, save_seen, write_meta
 from pyrec.models.base import FitOptions, Recommender
 from pyrec.train.config import TrainConfig, build_config
 
-__all__ = ["BPRRecommender", "PairScoresFromEmbeddings", "check_split", "dot_scores"]
+__all__ = [
+    "BPRFromEmbeddings",
+    "BPRRecommender",
+    "PairScoresFromEmbeddings",
+    "check_split",
+    "dot_scores",
+]
 
 
 def check_split(split, owner: str):
@@ -41,6 +49,27 @@ def dot_scores(eu: torch.Tensor, ep: torch.Tensor, en: torch.Tensor):
     return pos, neg
 
 
+class BPRFromEmbeddings:
+    """``bpr_forward`` of a module that implements ``embed_batch`` (mixin).
+
+    The module returns its batch's final embeddings (:class:`~pyrec.train.BatchEmbeddings`) and
+    this scores them by inner products for BPR; the L2 terms, extra loss and logs pass through.
+    The sampled-softmax objective (:mod:`pyrec.train.objective`) calls ``embed_batch`` itself, so a
+    module writes its forward pass once for every objective.
+
+    Shapes: users ``(B,)``, pos ``(B,)``, neg ``(B,)`` or ``(B, n_neg)`` -> pos_scores ``(B,)``,
+    neg_scores of ``neg``'s shape.
+    """
+
+    def bpr_forward(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor):
+        """:class:`~pyrec.train.BPROutput` of the batch (inner-product pair scores)."""
+        from pyrec.train._protocol import BPROutput
+
+        e = self.embed_batch(users, pos, neg)
+        s_pos, s_neg = dot_scores(e.users, e.pos, e.neg)
+        return BPROutput(s_pos, s_neg, e.reg_terms, e.extra_loss, e.logs)
+
+
 class PairScoresFromEmbeddings:
     """``forward(users, items)``: pair scores of a module with ``get_embedding(items)`` (mixin).
 
@@ -54,6 +83,11 @@ class PairScoresFromEmbeddings:
         ue, ie = self.get_embedding(items)
         return (ue[users] * ie[items]).sum(-1)
 
+    def embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Detached final ``(users (n_users, d), items (n_items, d))`` embeddings."""
+        ue, ie = self.get_embedding()
+        return ue.detach(), ie.detach()
+
 
 class BPRRecommender(Recommender):
     """A recommender whose parameters live in a BPR-trained ``nn.Module`` (``module_``).
@@ -65,7 +99,8 @@ class BPRRecommender(Recommender):
         module_: the trained module (eval mode); train_result_: :class:`~pyrec.train.TrainResult`
         (None after ``load``); n_users_, n_items_, seen_ (CSR [n_users, n_items] of train);
         user_emb_ / item_emb_: float32 ``(n_users, d)`` / ``(n_items, d)`` final embeddings, for
-        modules with an ``embeddings()`` method (dot-product models).
+        modules with an ``embeddings()`` method; L2-normalised with ``similarity="cosine"``, so
+        their inner products are the scores either way.
 
     Raises:
         ConfigError: unknown or out-of-range config fields (names the field and the value).
@@ -145,11 +180,18 @@ class BPRRecommender(Recommender):
                               f"missing {missing[:5]}, unexpected {list(unexpected)[:5]}.")
 
     def _cache_scorer(self) -> None:
+        """Cache the scorer and the final embeddings as the config's ``similarity`` scores them
+        (cosine: L2-normalised rows, so ``user_emb_ @ item_emb_.T`` is what ``score`` returns)."""
+        from pyrec.train.objective import final_embeddings, make_scorer
+
+        similarity = getattr(self.config, "similarity", "dot")
         self.module_.eval()
         with torch.no_grad():
-            self._scorer = self.module_.scorer()
+            self._scorer = make_scorer(self.module_, similarity)
             if callable(getattr(self.module_, "embeddings", None)):
-                self.user_emb_, self.item_emb_ = (e.cpu() for e in self.module_.embeddings())
+                self.user_emb_, self.item_emb_ = (
+                    e.cpu() for e in final_embeddings(self.module_, similarity)
+                )
 
     def __getstate__(self) -> dict:  # the cached scorer is a closure: rebuild it after unpickling
         state = dict(self.__dict__)

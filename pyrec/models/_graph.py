@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from pyrec.models._bpr import BPRFromEmbeddings
+
 __all__ = [
     "NodeEmbeddingScoring",
     "SparseAdjacency",
@@ -125,13 +127,15 @@ def normalized_adjacency(edge_index: Tensor, num_nodes: int, kind: str = "sym") 
         return SparseAdjacency(csr, csr_t, kind)
 
 
-class NodeEmbeddingScoring:
+class NodeEmbeddingScoring(BPRFromEmbeddings):
     r"""Dot-product scoring of a graph module whose nodes are users then items (mixin).
 
     The module provides ``get_embedding() -> float [n_users + n_items, d]`` (final node
     embeddings, with gradients), ``embedding`` (the layer-0 ``nn.Embedding``, whose batch rows are
     the L2 terms of BPR), ``n_users``, ``n_items`` and ``num_layers``. Used by LightGCN and
-    GraphSAGE; scores are :math:`\hat{y}_{ui} = \mathbf{e}_u^\top \mathbf{e}_i`.
+    GraphSAGE; scores are :math:`\hat{y}_{ui} = \mathbf{e}_u^\top \mathbf{e}_i`. ``embed_batch``
+    serves every training objective; ``bpr_forward`` comes from
+    :class:`~pyrec.models._bpr.BPRFromEmbeddings`.
     """
 
     def forward(self, users: Tensor, items: Tensor) -> Tensor:
@@ -139,20 +143,20 @@ class NodeEmbeddingScoring:
         emb = self.get_embedding()
         return (emb[users] * emb[self.n_users + items]).sum(-1)
 
-    def bpr_forward(self, users: Tensor, pos: Tensor, neg: Tensor):
-        """Propagate once, score the batch; L2 terms are the batch's layer-0 embeddings.
+    def embed_batch(self, users: Tensor, pos: Tensor, neg: Tensor):
+        """Propagate once; the batch's final embeddings, and its layer-0 rows as the L2 terms.
 
         Returns:
-            :class:`~pyrec.train._protocol.BPROutput` (pair scores ``(B,)`` / ``(B, n_neg)``).
+            :class:`~pyrec.train.BatchEmbeddings`: users ``(B, d)``, pos ``(B, d)``, neg
+            ``(*neg.shape, d)``; reg_terms the layer-0 rows of the same nodes.
         """
-        from pyrec.models._bpr import dot_scores
-        from pyrec.train._protocol import BPROutput
+        from pyrec.train._protocol import BatchEmbeddings
 
         emb = self.get_embedding()
-        s_pos, s_neg = dot_scores(emb[users], emb[self.n_users + pos], emb[self.n_users + neg])
+        eu, ep, en = emb[users], emb[self.n_users + pos], emb[self.n_users + neg]
         ego = self.embedding.weight
-        return BPROutput(
-            s_pos, s_neg, (ego[users], ego[self.n_users + pos], ego[self.n_users + neg])
+        return BatchEmbeddings(
+            eu, ep, en, (ego[users], ego[self.n_users + pos], ego[self.n_users + neg])
         )
 
     def embeddings(self) -> tuple[Tensor, Tensor]:

@@ -9,13 +9,13 @@ import torch
 from pydantic import Field
 from torch import Tensor, nn
 
-from pyrec.models._bpr import BPRRecommender, PairScoresFromEmbeddings, dot_scores
+from pyrec.models._bpr import BPRFromEmbeddings, BPRRecommender, PairScoresFromEmbeddings
 from pyrec.models._fusion import InfoNCE, make_fusion
 from pyrec.models._graph import bipartite_edge_index, normalized_adjacency
 from pyrec.models._text_tower import TextSettings, TextTower
 from pyrec.models.lightgcn import LightGCN, LightGCNConfig
 from pyrec.models.llm import TextModelMixin, _param_groups
-from pyrec.train._protocol import BPROutput
+from pyrec.train._protocol import BatchEmbeddings
 
 __all__ = ["Hybrid", "HybridConfig", "HybridRecommender"]
 
@@ -36,7 +36,7 @@ class HybridConfig(LightGCNConfig, TextSettings):
     """Control: permute the text embeddings across items (seeded), destroying the text signal."""
 
 
-class Hybrid(PairScoresFromEmbeddings, nn.Module):
+class Hybrid(BPRFromEmbeddings, PairScoresFromEmbeddings, nn.Module):
     r"""LightGCN fused with a text view of users and items, with optional contrastive alignment.
 
     The graph view is LightGCN's layer-mean embedding (He et al., SIGIR 2020,
@@ -74,6 +74,8 @@ class Hybrid(PairScoresFromEmbeddings, nn.Module):
         - **get_embedding:** -> users :math:`(n_{users}, d)`, items :math:`(n_{items}, d)`
         - **bpr_forward:** users :math:`(B,)`, pos :math:`(B,)`, neg :math:`(B,)` or
           :math:`(B, n_{neg})` -> pair scores
+        - **embed_batch:** users :math:`(B,)`, pos :math:`(B,)`, neg any shape -> fused embeddings
+          :math:`(B, d)`, :math:`(B, d)`, :math:`(*neg.shape, d)`
         - **scorer()(users):** :math:`(B,)` -> :math:`(B, n_{items})`
     """
 
@@ -107,13 +109,12 @@ class Hybrid(PairScoresFromEmbeddings, nn.Module):
         z = self.tower.proj(text_emb)
         return self.fuse_item(torch.zeros_like(z), z)
 
-    def bpr_forward(self, users: Tensor, pos: Tensor, neg: Tensor) -> BPROutput:
-        """BPR pair scores, L2 terms (LightGCN's layer-0 embeddings and the batch's projected text
-        embeddings) and the InfoNCE term."""
+    def embed_batch(self, users: Tensor, pos: Tensor, neg: Tensor) -> BatchEmbeddings:
+        """Fused batch embeddings, L2 terms (LightGCN's layer-0 embeddings and the batch's
+        projected text embeddings) and the InfoNCE alignment term (users and positive items)."""
         batch_items = torch.cat([pos.reshape(-1), neg.reshape(-1)])
         eu, ei, zu, zi = self.views(batch_items)
         hu, hi = self.fuse_user(eu, zu), self.fuse_item(ei, zi)
-        s_pos, s_neg = dot_scores(hu[users], hi[pos], hi[neg])
         ego = self.graph.embedding.weight
         reg = (ego[users], ego[self.n_users + pos], ego[self.n_users + neg],
                zu[users], zi[pos], zi[neg])
@@ -122,7 +123,7 @@ class Hybrid(PairScoresFromEmbeddings, nn.Module):
             u, it = torch.unique(users), torch.unique(pos)
             cl = self.info_nce(eu[u], zu[u]) + self.info_nce(ei[it], zi[it])
             extra, logs = self.contrastive_weight * cl, {"cl": float(cl.detach())}
-        return BPROutput(s_pos, s_neg, reg, extra, logs)
+        return BatchEmbeddings(hu[users], hi[pos], hi[neg], reg, extra, logs)
 
     def scorer(self) -> Callable[[Tensor], Tensor]:
         """Closure ``users (B,) -> scores float (B, n_items)`` over cached fused embeddings."""

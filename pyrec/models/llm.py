@@ -11,7 +11,7 @@ from pydantic import Field
 from torch import Tensor, nn
 
 from pyrec.diagnostics import ConfigError, param_error
-from pyrec.models._bpr import BPRRecommender, PairScoresFromEmbeddings, dot_scores
+from pyrec.models._bpr import BPRFromEmbeddings, BPRRecommender, PairScoresFromEmbeddings
 from pyrec.models._text_tower import (
     TextSettings,
     TextTower,
@@ -22,7 +22,7 @@ from pyrec.models._text_tower import (
     tokenize_all,
     user_mean_matrix,
 )
-from pyrec.train._protocol import BPROutput
+from pyrec.train._protocol import BatchEmbeddings
 from pyrec.train.config import TrainConfig
 
 __all__ = ["LLMRec", "LLMRecConfig", "LLMRecommender"]
@@ -43,7 +43,7 @@ class LLMRecConfig(TrainConfig, TextSettings):
     """Control: permute the text embeddings across items (seeded), destroying the text signal."""
 
 
-class LLMRec(PairScoresFromEmbeddings, nn.Module):
+class LLMRec(BPRFromEmbeddings, PairScoresFromEmbeddings, nn.Module):
     r"""Text-only two-tower recommender over a (frozen or fine-tuned) sentence encoder.
 
     Item embeddings are a learned projection of the encoder's text embedding; a user is the mean
@@ -70,6 +70,8 @@ class LLMRec(PairScoresFromEmbeddings, nn.Module):
     Shapes:
         - **bpr_forward:** users :math:`(B,)`, pos :math:`(B,)`, neg :math:`(B,)` or
           :math:`(B, n_{neg})` -> pair scores :math:`(B,)` / :math:`(B, n_{neg})`
+        - **embed_batch:** users :math:`(B,)`, pos :math:`(B,)`, neg any shape -> embeddings
+          :math:`(B, d)`, :math:`(B, d)`, :math:`(*neg.shape, d)`
         - **scorer()(users):** :math:`(B,)` -> :math:`(B, n_{items})`
     """
 
@@ -98,13 +100,13 @@ class LLMRec(PairScoresFromEmbeddings, nn.Module):
         """Item embeddings [n, d] of encoder embeddings [n, d_text] (new items: cold start)."""
         return self.tower.proj(text_emb)
 
-    def bpr_forward(self, users: Tensor, pos: Tensor, neg: Tensor) -> BPROutput:
-        """BPR pair scores of one batch (see :mod:`pyrec.train`)."""
+    def embed_batch(self, users: Tensor, pos: Tensor, neg: Tensor) -> BatchEmbeddings:
+        """The batch's embeddings (the batch's items re-encoded when the encoder trains); they
+        are also the L2 terms (see :mod:`pyrec.train`)."""
         batch_items = torch.cat([pos.reshape(-1), neg.reshape(-1)])
         ue, ie = self.get_embedding(batch_items)
         eu, ep, en = ue[users], ie[pos], ie[neg]
-        pos_s, neg_s = dot_scores(eu, ep, en)
-        return BPROutput(pos_s, neg_s, (eu, ep, en))
+        return BatchEmbeddings(eu, ep, en, (eu, ep, en))
 
     def scorer(self) -> Callable[[Tensor], Tensor]:
         """Closure ``users (B,) -> scores float (B, n_items)`` over cached embeddings."""

@@ -1,4 +1,4 @@
-"""Matrix factorisation trained with BPR (MF-BPR), the standard embedding baseline."""
+"""Matrix factorisation (MF-BPR by default), the standard embedding baseline."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from collections.abc import Callable
 from pydantic import Field
 from torch import Tensor, nn
 
-from pyrec.models._bpr import BPRRecommender, dot_scores
-from pyrec.train._protocol import BPROutput
+from pyrec.models._bpr import BPRFromEmbeddings, BPRRecommender
+from pyrec.train._protocol import BatchEmbeddings
 from pyrec.train.config import TrainConfig
 
 __all__ = ["MF", "MFConfig", "MFRecommender"]
 
 
-class MF(nn.Module):
+class MF(BPRFromEmbeddings, nn.Module):
     r"""Matrix factorisation scored by inner products, from
     `"BPR: Bayesian Personalized Ranking from Implicit Feedback" <https://arxiv.org/abs/1205.2618>`_
     (Rendle et al., UAI 2009).
@@ -30,6 +30,8 @@ class MF(nn.Module):
 
     Shapes:
         - **bpr_forward:** users ``(B,)``, pos ``(B,)``, neg ``(B,)`` or ``(B, n)`` -> scores
+        - **embed_batch:** users ``(B,)``, pos ``(B,)``, neg any shape -> ``(B, d)``, ``(B, d)``,
+          ``(*neg.shape, d)``
         - **scorer()(users):** ``(B,)`` -> ``(B, n_items)``
     """
 
@@ -55,11 +57,10 @@ class MF(nn.Module):
         """Scores of (user, item) pairs, ``(B,)``."""
         return (self.user_emb(users) * self.item_emb(items)).sum(-1)
 
-    def bpr_forward(self, users: Tensor, pos: Tensor, neg: Tensor) -> BPROutput:
-        """BPR batch: pair scores and the batch embeddings for the L2 term."""
+    def embed_batch(self, users: Tensor, pos: Tensor, neg: Tensor) -> BatchEmbeddings:
+        """The batch's embeddings; they are also the L2 terms (MF has no propagation)."""
         eu, ep, en = self.user_emb(users), self.item_emb(pos), self.item_emb(neg)
-        s_pos, s_neg = dot_scores(eu, ep, en)
-        return BPROutput(s_pos, s_neg, (eu, ep, en))
+        return BatchEmbeddings(eu, ep, en, (eu, ep, en))
 
     def embeddings(self) -> tuple[Tensor, Tensor]:
         """Detached copies of the final ``(user (n_users, d), item (n_items, d))`` embeddings."""

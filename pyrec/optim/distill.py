@@ -129,9 +129,10 @@ def teacher_topk(teacher, n_users: int, k: int, *, exclude_seen: bool = True,
 class DistillModule(nn.Module):
     """Wraps a student module (:class:`~pyrec.train.BPRModule`) and adds the distillation term.
 
-    ``bpr_forward`` returns the student's BPR output with ``extra_loss`` increased by
-    ``kd_weight * listwise_kd_loss(student, teacher, T)`` over the batch's distinct users and
-    their teacher top-K lists; ``scorer`` is the student's. The student must score pairs with
+    ``bpr_forward`` (BPR) and ``embed_batch`` (sampled softmax) return the student's output with
+    ``extra_loss`` increased by ``kd_weight * listwise_kd_loss(student, teacher, T)`` over the
+    batch's distinct users and their teacher top-K lists; ``scorer`` and ``embeddings`` are the
+    student's. The student must score pairs with
     ``forward(users (N,), items (N,)) -> (N,)``.
 
     Args:
@@ -155,14 +156,30 @@ class DistillModule(nn.Module):
         out = self.student.bpr_forward(users, pos, neg)
         if self.kd_weight == 0:
             return out
+        extra, logs = self._kd(users, out.extra_loss, out.logs)
+        return BPROutput(out.pos_scores, out.neg_scores, out.reg_terms, extra, logs)
+
+    def embed_batch(self, users: Tensor, pos: Tensor, neg: Tensor):
+        """Student batch embeddings (sampled-softmax objective) plus the weighted KD term."""
+        out = self.student.embed_batch(users, pos, neg)
+        if self.kd_weight == 0:
+            return out
+        extra, logs = self._kd(users, out.extra_loss, out.logs)
+        return out._replace(extra_loss=extra, logs=logs)
+
+    def _kd(self, users: Tensor, extra, logs):
+        """``(extra_loss + kd_weight * KD, logs + {"kd": KD})`` over the batch's distinct users."""
         u = torch.unique(users)
         items = self.top_items.to(u.device)[u]
         k = items.shape[1]
         s = self.student(u.repeat_interleave(k), items.reshape(-1)).reshape(-1, k)
         kd = listwise_kd_loss(s, self.top_scores.to(s.device)[u], self.temperature)
-        extra = self.kd_weight * kd + (out.extra_loss if out.extra_loss is not None else 0.0)
-        logs = {**(out.logs or {}), "kd": float(kd.detach())}
-        return BPROutput(out.pos_scores, out.neg_scores, out.reg_terms, extra, logs)
+        extra = self.kd_weight * kd + (extra if extra is not None else 0.0)
+        return extra, {**(logs or {}), "kd": float(kd.detach())}
+
+    def embeddings(self):
+        """The student's final embeddings."""
+        return self.student.embeddings()
 
     def scorer(self):
         """The student's scorer."""

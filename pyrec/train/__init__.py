@@ -1,4 +1,5 @@
-"""pyrec.train: BPR training shared by every embedding model (GNN, MF, text, hybrid).
+"""pyrec.train: training shared by every embedding model (GNN, MF, text, hybrid), with BPR or
+sampled softmax.
 
 The contract
 ------------
@@ -17,13 +18,34 @@ A model to be trained is a ``torch.nn.Module`` with two methods (:class:`BPRModu
 
 Optional: ``optimizer_param_groups(learning_rate) -> list[dict]`` for per-group learning rates.
 
+For the sampled-softmax objective a model also implements (:class:`EmbeddingModule`):
+
+``embed_batch(users, pos, neg) -> BatchEmbeddings``
+    The batch's final embeddings ``users (B, d)``, ``pos (B, d)``, ``neg (*neg.shape, d)`` (neg
+    may be the ``(N,)`` negatives shared by the batch), with ``reg_terms``, ``extra_loss`` and
+    ``logs`` as above; one propagation per call. pyrec's models implement only this and get
+    ``bpr_forward`` from :class:`pyrec.models._bpr.BPRFromEmbeddings` (inner products).
+
+``embeddings() -> (users (n_users, d), items (n_items, d))``
+    Final embeddings, detached; the cosine scorer normalises them.
+
+The objective (:mod:`pyrec.train.objective`, chosen by the config's ``loss``,
+``num_negatives``, ``in_batch_negatives``, ``similarity``, ``softmax_temperature``) is the one
+place that turns a batch into a loss and decides how the trained model scores:
+
+* ``loss="bpr"`` (default): BPR on ``bpr_forward`` scores, ``num_negatives`` per row;
+* ``loss="softmax"``: sampled softmax / InfoNCE of each positive among [positive, N uniform
+  negatives shared by the batch (+ in-batch negatives)], dot or cosine scores over a temperature
+  (:class:`SampledSoftmaxLoss`; Wu et al., TOIS 2024; AlphaRec, ICLR 2025).
+
 The :class:`Trainer` owns everything else:
 
-* Adam on :math:`\\mathcal L = \\text{BPR} + \\lambda\\,(\\lVert e_u\\rVert^2+\\lVert e_i\\rVert^2+
-  \\lVert e_j\\rVert^2)/2/B + \\text{extra}` (:class:`BPRLoss`, as LightGCN/RecBole);
+* Adam on the objective's loss, for BPR :math:`\\mathcal L = \\text{BPR} + \\lambda\\,
+  (\\lVert e_u\\rVert^2+\\lVert e_i\\rVert^2+\\lVert e_j\\rVert^2)/2/B + \\text{extra}`
+  (:class:`BPRLoss`, as LightGCN/RecBole);
 * the epoch loop: every distinct training (user, item) pair once per epoch, seeded shuffle;
-* uniform negative sampling that never returns a positive of that user (:class:`NegativeSampler`,
-  vectorised rejection sampling);
+* uniform negative sampling: for BPR never a positive of that user (:class:`NegativeSampler`,
+  vectorised rejection sampling); for the softmax one ``(N,)`` draw per batch;
 * validation every ``eval_every`` epochs on ``split.valid`` (full ranking, ``val_metric``, default
   NDCG@10), early stopping after ``patience`` validations without improvement, best-state restore;
 * resumable checkpoints (``checkpoint_dir/last.pt``: weights, optimizer, RNG state, history);
@@ -56,9 +78,16 @@ from pyrec._lazy import attach
 _LAZY = {
     "BPROutput": "pyrec.train._protocol",
     "BPRModule": "pyrec.train._protocol",
+    "BatchEmbeddings": "pyrec.train._protocol",
+    "EmbeddingModule": "pyrec.train._protocol",
     "BPRLoss": "pyrec.train.loss",
     "bpr_loss": "pyrec.train.loss",
     "embedding_l2": "pyrec.train.loss",
+    "SampledSoftmaxLoss": "pyrec.train.loss",
+    "sampled_softmax_loss": "pyrec.train.loss",
+    "Objective": "pyrec.train.objective",
+    "make_objective": "pyrec.train.objective",
+    "make_scorer": "pyrec.train.objective",
     "NegativeSampler": "pyrec.train.sampling",
     "sample_negatives": "pyrec.train.sampling",
     "TrainConfig": "pyrec.train.config",

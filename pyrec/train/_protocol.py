@@ -7,7 +7,7 @@ from typing import NamedTuple, Protocol, runtime_checkable
 
 from torch import Tensor
 
-__all__ = ["BPRModule", "BPROutput"]
+__all__ = ["BPRModule", "BPROutput", "BatchEmbeddings", "EmbeddingModule"]
 
 
 class BPROutput(NamedTuple):
@@ -25,6 +25,27 @@ class BPROutput(NamedTuple):
 
     pos_scores: Tensor
     neg_scores: Tensor
+    reg_terms: tuple = ()
+    extra_loss: Tensor | None = None
+    logs: dict | None = None
+
+
+class BatchEmbeddings(NamedTuple):
+    """One batch's final embeddings, for objectives that score them themselves (sampled softmax).
+
+    Attributes:
+        users: float ``(B, d)`` final embeddings of the batch's users (row ``b`` is ``users[b]``).
+        pos: float ``(B, d)`` final embeddings of the rows' positive items.
+        neg: float ``(*neg.shape, d)`` final embeddings of the negative items asked for: ``(N, d)``
+            for negatives shared by the batch, ``(B, d)`` / ``(B, n_neg, d)`` for per-row ones.
+        reg_terms: tensors the L2 penalty applies to (as :attr:`BPROutput.reg_terms`).
+        extra_loss: optional scalar added to the loss as is (e.g. a weighted contrastive term).
+        logs: optional floats averaged over the epoch and shown in the history.
+    """
+
+    users: Tensor
+    pos: Tensor
+    neg: Tensor
     reg_terms: tuple = ()
     extra_loss: Tensor | None = None
     logs: dict | None = None
@@ -50,3 +71,24 @@ class BPRModule(Protocol):
     def bpr_forward(self, users: Tensor, pos: Tensor, neg: Tensor) -> BPROutput: ...
 
     def scorer(self) -> Callable[[Tensor], Tensor]: ...
+
+
+@runtime_checkable
+class EmbeddingModule(Protocol):
+    """A module trainable by every objective of :mod:`pyrec.train.objective` (BPR and sampled
+    softmax): a :class:`BPRModule` that also exposes its embeddings.
+
+    Required (besides :class:`BPRModule`'s methods):
+        ``embed_batch(users, pos, neg) -> BatchEmbeddings``: users/pos ``LongTensor (B,)``, neg
+        any LongTensor of item ids (``(N,)`` shared negatives, or ``(B,)`` / ``(B, n_neg)``); the
+        final embeddings of those rows, computing the propagation over all nodes at most once;
+        called in train mode with gradients on.
+
+        ``embeddings() -> (users float (n_users, d), items float (n_items, d))``: the final
+        embeddings of every user and item, detached (eval mode, ``torch.no_grad()``); the cosine
+        scorer normalises them.
+    """
+
+    def embed_batch(self, users: Tensor, pos: Tensor, neg: Tensor) -> BatchEmbeddings: ...
+
+    def embeddings(self) -> tuple[Tensor, Tensor]: ...

@@ -1,4 +1,4 @@
-"""Training hyperparameters shared by every BPR-trained model (a validated pydantic config).
+"""Training hyperparameters shared by every embedding model (a validated pydantic config).
 
 Model configs subclass :class:`TrainConfig` and add their own fields, so one JSON object records
 everything a run used (``model.get_config()``).
@@ -6,9 +6,16 @@ everything a run used (``model.get_config()``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from pyrec.diagnostics import ConfigError
 
@@ -37,10 +44,14 @@ def parse_metric(name: str) -> tuple[str, int]:
 
 
 class TrainConfig(BaseModel):
-    """The training recipe: Adam on BPR with uniform negatives and early stopping.
+    """The training recipe: Adam on BPR (default) or sampled softmax, uniform negatives, early
+    stopping.
 
     Defaults follow LightGCN/RecBole except the learning rate and batch size, which pyrec tunes
-    for fast convergence on CPU (see ``benchmarks/bench_train.py``).
+    for fast convergence on CPU (see ``benchmarks/bench_train.py``). The objective (``loss``,
+    ``num_negatives``, ``in_batch_negatives``, ``similarity``, ``softmax_temperature``) is read by
+    :func:`pyrec.train.objective.make_objective`; settings that only mean something for the
+    sampled softmax are refused with ``loss="bpr"`` (a ConfigError naming the field).
     """
 
     model_config = ConfigDict(
@@ -58,8 +69,24 @@ class TrainConfig(BaseModel):
     """Adam learning rate."""
     reg: float = Field(1e-4, ge=0)
     """L2 weight λ on the batch's layer-0 embeddings: λ (||e_u||²+||e_i||²+||e_j||²) / 2 / B."""
+    loss: Literal["bpr", "softmax"] = "bpr"
+    """Training objective: 'bpr' (pairwise, Rendle et al., UAI 2009) or 'softmax' (sampled softmax
+    / InfoNCE of each positive among [positive, negatives]; Wu et al., TOIS 2024). See
+    :mod:`pyrec.train.objective`."""
     num_negatives: int = Field(1, ge=1)
-    """Uniform negatives per positive interaction."""
+    """Uniform negatives per positive. 'bpr': each row its own, never a training positive of the
+    user. 'softmax': drawn once per batch from all items and shared by its rows (e.g. 256), so
+    every positive is contrasted with all of them."""
+    in_batch_negatives: bool = False
+    """'softmax' only: the batch's other positives are negatives too (logQ-corrected for their
+    popularity)."""
+    similarity: Literal["dot", "cosine"] = "dot"
+    """Score of a (user, item) pair in training and ranking: inner product, or cosine ('softmax'
+    only; the fitted model then ranks by cosine)."""
+    softmax_temperature: float = Field(1.0, gt=0)
+    """'softmax' only: temperature tau the scores are divided by. Cosine scores need a small one:
+    0.2 was the best of {0.2, 0.3} (and better than 0.05, 0.1) on ML-100K validation for LightGCN
+    and MF (``benchmarks/objectives.py``); 1 suits dot scores."""
     eval_every: int = Field(1, ge=1)
     """Validate every this many epochs."""
     patience: int | None = Field(10, ge=1)
@@ -83,6 +110,28 @@ class TrainConfig(BaseModel):
     def _check_metric(cls, v: str) -> str:
         name, k = parse_metric(v)
         return f"{name}@{k}"
+
+    @model_validator(mode="after")
+    def _check_objective(self):
+        if self.loss != "bpr":
+            return self
+        if self.similarity != "dot":
+            raise ValueError(
+                f"The 'similarity' parameter is {self.similarity!r}, which needs loss='softmax': BPR "
+                "on cosine scores has no temperature, so every margin stays within [-2, 2] and "
+                "-log sigmoid(margin) cannot approach 0. Set loss='softmax' (with "
+                "softmax_temperature) or similarity='dot'.")
+        if self.in_batch_negatives:
+            raise ValueError(
+                "The 'in_batch_negatives' parameter is True, which needs loss='softmax' (BPR pairs "
+                "each positive with its own sampled negatives). Set loss='softmax' or "
+                "in_batch_negatives=False.")
+        default = type(self).model_fields["softmax_temperature"].default
+        if self.softmax_temperature != default:
+            raise ValueError(
+                f"The 'softmax_temperature' parameter ({self.softmax_temperature:g}) has no effect "
+                f"with loss='bpr'. Set loss='softmax' or leave it at {default:g}.")
+        return self
 
 
 def build_config(
@@ -112,6 +161,9 @@ def build_config(
         return config_cls(**base)
     except ValidationError as exc:
         err = exc.errors()[0]
+        if not err.get("loc") and err.get("type") == "value_error":  # a rule across fields
+            msg = str(err.get("msg")).removeprefix("Value error, ")
+            raise ConfigError(f"{owner or config_cls.__name__}: {msg}") from None
         field = ".".join(str(p) for p in err.get("loc", ())) or "config"
         raise ConfigError(
             f"The {field!r} parameter of {owner or config_cls.__name__} is invalid: "

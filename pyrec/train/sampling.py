@@ -68,6 +68,49 @@ class NegativeSampler:
         idx = torch.searchsorted(self.keys, q).clamp_(max=self.keys.numel() - 1)
         return self.keys[idx] == q
 
+    def item_popularity(self) -> Tensor:
+        """float ``(n_items,)``: each item's share of the distinct training pairs (sums to 1)."""
+        counts = torch.bincount(self.keys % self.n_items, minlength=self.n_items).float()
+        return counts / counts.sum().clamp(min=1.0)
+
+    def positive_mask(self, users: Tensor, items: Tensor) -> Tensor:
+        """Bool ``(B, K)``: whether ``items[k]`` is a training positive of ``users[b]``.
+
+        The grid of a batch's rows against negatives shared by the batch, without a ``B x K``
+        search: the ``K`` items' user lists (an item-major index built once) are scattered into a
+        ``(U, K)`` table of the batch's ``U`` distinct users, then gathered per row. Cost
+        ``O(B K + U K + sum of the K items' degrees)``, vectorised; on ``users``' device.
+
+        Args:
+            users: int ``(B,)``. items: int ``(K,)`` in ``[0, n_items)``.
+        """
+        device = users.device
+        ptr, item_users = self._item_index(device)
+        uniq, inv = torch.unique(users, return_inverse=True)
+        start, deg = ptr[items], ptr[items + 1] - ptr[items]
+        col = torch.repeat_interleave(torch.arange(items.numel(), device=device), deg)
+        first = torch.repeat_interleave(torch.cumsum(deg, 0) - deg, deg)
+        owner = item_users[start[col] + torch.arange(col.numel(), device=device) - first]
+        slot = torch.searchsorted(uniq, owner).clamp_(max=uniq.numel() - 1)
+        hit = uniq[slot] == owner
+        table = torch.zeros(uniq.numel(), items.numel(), dtype=torch.bool, device=device)
+        table[slot[hit], col[hit]] = True
+        return table[inv]
+
+    def _item_index(self, device) -> tuple[Tensor, Tensor]:
+        """``(ptr (n_items + 1,), users)``: users of item ``j`` are ``users[ptr[j]:ptr[j+1]]``."""
+        cached = getattr(self, "_item_idx", None)
+        if cached is None:
+            items, users = self.keys % self.n_items, self.keys // self.n_items
+            order = torch.argsort(items, stable=True)  # keys are user-major: users stay sorted
+            ptr = torch.zeros(self.n_items + 1, dtype=torch.long)
+            ptr[1:] = torch.cumsum(torch.bincount(items, minlength=self.n_items), 0)
+            cached = (ptr, users[order])
+        if cached[0].device != torch.device(device):
+            cached = tuple(t.to(device) for t in cached)
+        self._item_idx = cached
+        return cached
+
     def sample(self, users, num: int = 1, generator: torch.Generator | None = None) -> Tensor:
         """Draw negatives for each row.
 

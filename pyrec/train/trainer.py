@@ -1,8 +1,10 @@
-"""The BPR trainer: Adam, uniform negatives, batch-embedding L2, early stopping, checkpoints.
+"""The trainer: Adam on the configured objective (BPR or sampled softmax), uniform negatives,
+batch-embedding L2, early stopping, checkpoints.
 
 The batch loop follows PyG's ``examples/lightgcn.py`` (zero the gradients, step, accumulate
 ``float(loss)``); early stopping on a validation metric and best-state restore follow RecBole's
-``Trainer.fit``. See :mod:`pyrec.train` for the contract a model implements.
+``Trainer.fit``. See :mod:`pyrec.train` for the contract a model implements and
+:mod:`pyrec.train.objective` for the objectives (the loss is decided there, not here).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import torch
 from pyrec.diagnostics import ConfigError, DataError, DataWarning, param_error
 from pyrec.train._checkpoint import load_checkpoint, save_checkpoint
 from pyrec.train.config import TrainConfig, parse_metric
-from pyrec.train.loss import BPRLoss
+from pyrec.train.objective import make_objective
 from pyrec.train.sampling import NegativeSampler
 from pyrec.train.seed import make_generators, resolve_device
 
@@ -63,16 +65,20 @@ class TrainResult:
 
 
 class Trainer:
-    """Trains a :class:`~pyrec.train.BPRModule` on ``split.train`` with BPR.
+    """Trains a module on ``split.train`` with the config's objective (BPR by default).
 
-    Each epoch visits every distinct training (user, item) pair once in a seeded random order, pairs
-    it with ``num_negatives`` uniform negatives (never a positive of that user), and takes Adam
-    steps on batches of ``batch_size`` triples. Every ``eval_every`` epochs it computes
+    Each epoch visits every distinct training (user, item) pair once in a seeded random order and
+    takes Adam steps on batches of ``batch_size`` rows; the objective
+    (:func:`~pyrec.train.objective.make_objective`) draws the epoch's negatives (BPR:
+    ``num_negatives`` per row, never a positive of that user; softmax: ``num_negatives`` shared by
+    each batch) and turns each batch into a loss. Every ``eval_every`` epochs it computes
     ``val_metric`` on ``split.valid`` (full ranking, training items masked), keeps the best state,
     and stops after ``patience`` validations without an improvement above ``min_delta``.
 
     Args:
-        module: the ``torch.nn.Module`` to train (implements ``bpr_forward`` and ``scorer``).
+        module: the ``torch.nn.Module`` to train: a :class:`~pyrec.train.BPRModule`
+            (``bpr_forward``, ``scorer``) for BPR, an :class:`~pyrec.train.EmbeddingModule`
+            (``embed_batch``, ``embeddings``, ``scorer``) for the sampled softmax.
         split: :class:`pyrec.data.Split`; ``valid`` may be empty (then no early stopping).
         config: :class:`TrainConfig` (or a subclass, e.g. a model config).
         checkpoint_dir: folder for ``last.pt``, written after each validation and at the end.
@@ -89,11 +95,11 @@ class Trainer:
         backend: optional :class:`pyrec.backends.Backend`; its ``prepare_training`` wraps the
             module and optimizer and the loop calls ``step.backward(loss)`` / ``step.step()``
             under ``backend.autocast()`` (DeepSpeed: ``engine.backward`` / ``engine.step``, ZeRO
-            stages 0-2; the module's ``bpr_forward`` is called directly, so ZeRO-3 parameter
-            gathering hooks do not run). None trains with plain Adam.
+            stages 0-2; the module's ``bpr_forward`` / ``embed_batch`` is called directly, so
+            ZeRO-3 parameter gathering hooks do not run). None trains with plain Adam.
 
     Raises:
-        ConfigError: the module lacks ``bpr_forward``/``scorer``; the loss became non-finite; a
+        ConfigError: the module lacks a method the objective calls; the loss became non-finite; a
             checkpoint to resume from belongs to another model.
         DataError: the training part is empty, or a user has every item as a positive.
     """
@@ -111,7 +117,7 @@ class Trainer:
         callback=None,
         backend=None,
     ) -> None:
-        for attr in ("bpr_forward", "scorer", "parameters", "state_dict"):
+        for attr in ("parameters", "state_dict"):
             if not callable(getattr(module, attr, None)):
                 raise param_error(
                     "module",
@@ -140,9 +146,10 @@ class Trainer:
         self.items = torch.from_numpy(keys % split.n_items)
         self.sampler = NegativeSampler(self.users, self.items, split.n_items)
         self.has_valid = split.valid.n_interactions > 0
+        self.objective = make_objective(config, self.sampler)
+        self.objective.check_module(module, "Trainer")
 
         self.generator, _ = make_generators(config.seed)
-        self.loss_fn = BPRLoss(config.reg)
         groups = (
             module.optimizer_param_groups(config.learning_rate)
             if callable(getattr(module, "optimizer_param_groups", None))
@@ -156,8 +163,8 @@ class Trainer:
         # DeepSpeedEngine.backward/step (ZeRO partitioning, loss scaling) on deepspeed
         if getattr(backend, "zero_stage", 0) == 3:
             raise param_error(
-                "backend", "Trainer", "a backend with ZeRO stage 0, 1 or 2 (the BPR loop calls "
-                "bpr_forward directly, bypassing ZeRO-3 parameter gathering)", backend,
+                "backend", "Trainer", "a backend with ZeRO stage 0, 1 or 2 (the loop calls "
+                "bpr_forward / embed_batch directly, bypassing ZeRO-3 parameter gathering)", backend,
             )
         self.backend = backend
         self.train_step = backend.prepare_training(module, self.optimizer) if backend is not None else None
@@ -190,17 +197,16 @@ class Trainer:
         n = self.users.numel()
         perm = torch.randperm(n, generator=self.generator)
         users, pos = self.users[perm], self.items[perm]
-        neg = self.sampler.sample(users, cfg.num_negatives, generator=self.generator)
+        objective = self.objective
+        neg = objective.epoch_negatives(users, cfg.batch_size, self.generator)
         total, logs = 0.0, {}
         n_batches = -(-n // cfg.batch_size)
         for batch, start in enumerate(range(0, n, cfg.batch_size), 1):
             sl = slice(start, start + cfg.batch_size)
-            ub, pb, nb = users[sl].to(self.device), pos[sl].to(self.device), neg[sl].to(self.device)
+            nb = objective.batch_negatives(neg, batch - 1, sl).to(self.device)
+            ub, pb = users[sl].to(self.device), pos[sl].to(self.device)
             with self.backend.autocast() if self.backend is not None else nullcontext():
-                out = module.bpr_forward(ub, pb, nb)
-                loss = self.loss_fn(out.pos_scores, out.neg_scores, out.reg_terms)
-                if out.extra_loss is not None:
-                    loss = loss + out.extra_loss
+                loss, batch_logs = objective(module, ub, pb, nb)
             if self.train_step is not None:
                 self.train_step.backward(loss)
                 self.train_step.step()
@@ -215,7 +221,7 @@ class Trainer:
                     f"parameter ({cfg.learning_rate}) is probably too large."
                 )
             total += value * ub.shape[0]
-            for key, val in (out.logs or {}).items():
+            for key, val in (batch_logs or {}).items():
                 logs[key] = logs.get(key, 0.0) + float(val) * ub.shape[0]
             if self._beat is not None and batch < n_batches and self._beat.due():  # a long epoch
                 from pyrec._progress import emit
@@ -234,7 +240,7 @@ class Trainer:
 
         self.module.eval()
         with torch.no_grad():
-            score = self.module.scorer()
+            score = self.objective.scorer(self.module)
 
             def score_fn(users):
                 return (
@@ -399,9 +405,11 @@ class Trainer:
             raise ConfigError("the checkpoint was trained on other training interactions (another "
                               "dataset, rating filter, split or seed); resuming would leak this "
                               "split's validation/test items")
-        now = self.config.model_dump()
-        changed = sorted(k for k in set(now) | set(state.get("config") or {})
-                         if k not in _RESUMABLE_CHANGES and (state.get("config") or {}).get(k) != now.get(k))
+        now, saved_cfg = self.config.model_dump(), state.get("config") or {}
+        # a setting added after the checkpoint was written counts as its default there
+        defaults = {k: f.default for k, f in type(self.config).model_fields.items()}
+        changed = sorted(k for k in set(now) | set(saved_cfg)
+                         if k not in _RESUMABLE_CHANGES and saved_cfg.get(k, defaults.get(k)) != now.get(k))
         if changed:
             raise ConfigError(f"the checkpoint was written with other settings {changed} (only "
                               f"{sorted(_RESUMABLE_CHANGES)} may change on resume)")
