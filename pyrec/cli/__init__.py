@@ -25,8 +25,25 @@ for _name in _COMMAND_MODULES:
     importlib.import_module(f"pyrec.cli.{_name}").register(app)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """pyrec's data warnings (:class:`~pyrec.diagnostics.DataWarning`) as one ``warning:`` line on stderr,
+    without Python's source-line echo; other libraries' warnings keep Python's format."""
+    import sys
+    import warnings
+
+    from pyrec.diagnostics import DataWarning
+
+    if issubclass(category, DataWarning):
+        print(f"warning: {message}", file=file or sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
 def main() -> None:
     """Console-script entry point (``pyrec``)."""
+    import warnings
+
+    warnings.showwarning = _show_warning
     app()
 
 

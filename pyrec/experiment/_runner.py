@@ -63,7 +63,7 @@ class ExperimentResult:
 
 
 def preset_path(name: str) -> Path:
-    """The shipped config ``analysis/experiment.<name>.toml`` (``default`` or ``quick``).
+    """The shipped config ``analysis/experiment.<name>.toml`` (``default``, ``quick``, ``baselines``).
 
     Raises:
         ConfigError: the file is not there (e.g. pyrec installed without its ``analysis/`` folder).

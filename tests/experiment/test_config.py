@@ -98,7 +98,7 @@ def test_overrides_and_quick_exclusive(tmp_path):
         resolve_config(tmp_path / "e.toml", quick=True)
 
 
-@pytest.mark.parametrize("name", ["default", "quick"])
+@pytest.mark.parametrize("name", ["default", "quick", "baselines"])
 def test_shipped_presets_validate_and_round_trip(name):
     cfg = load_config(preset_path(name))
     assert cfg.dataset == "ml-100k" and cfg.min_rating == 3
