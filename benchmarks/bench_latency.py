@@ -105,7 +105,7 @@ def main(argv=None) -> dict:
     out = {"dataset": "ml-100k", "n_users": split.n_users, "n_items": split.n_items, "k": args.k,
            "embeddings": source, "requests": args.requests, "warmup": args.warmup, "repeats": args.repeats,
            "backend": backend.describe(), "results": results,
-           "note": "p-values are per repetition; summary_ms is the median over repetitions. "
+           "note": "percentiles are per repetition; summary_ms is the median over repetitions. "
                    "Latency excludes network/serialization; tails are sensitive to other load on the host."}
     text = json.dumps(out, indent=2)
     print(text)

@@ -293,6 +293,9 @@ def train_and_evaluate(
     data = load_data(dataset, data_dir, min_rating=min_rating)
     the_split_seed = split_seed if split_seed is not None else seed
     sp = make_split(data, split, seed=the_split_seed, ratios=ratios)
+    if max(ks) > sp.n_items:  # a top-k longer than the catalogue ranks every item: NDCG trivially high
+        raise param_error("ks", "train_and_evaluate", f"list lengths of at most the {sp.n_items} items "
+                          f"of {data.name!r}", list(ks))
 
     opts = FitOptions(progress=progress)
     if out is not None and cls.supports("checkpoint_dir"):

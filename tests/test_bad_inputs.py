@@ -339,3 +339,20 @@ def test_cutoffs_longer_than_the_catalogue_are_refused_before_any_run(tmp_path, 
     out = _cli(["evaluate", "-c", "exp.toml", "--out", "res", "--no-stats"], tmp_path, monkeypatch)
     assert "bench.k = 10 is longer than the catalogue" in out and "(7 items)" in out
     assert not (tmp_path / "res").exists()
+
+
+def test_recommend_names_unknown_users_and_train_refuses_k_above_the_catalogue(tmp_path, monkeypatch):
+    """Fresh-clone findings: recommend() for a user index outside the split said 'non-finite score'
+    (now the user index is named); `pyrec train` on an 8-item dataset reported NDCG@10 = 1.0 for a
+    top-10 that ranks every item (now refused, naming ks)."""
+    from pyrec.models import get_model
+    from pyrec.testing import tiny_split
+
+    model = get_model("pop").fit(tiny_split())
+    with pytest.raises(ConfigError, match=r"'users' parameter .* user indices in \[0, 24\).*\[24, -1\]"):
+        model.recommend([0, 24, -1], k=3)
+    csv = tmp_path / "eight.csv"
+    csv.write_text("user,item,rating,timestamp\n" + "".join(
+        f"{u},{i},5,{1000 + i}\n" for u in range(6) for i in range(8) if (u + i) % 3))
+    out = _cli(["train", "-m", "pop", "-d", str(csv), "-o", "run"], tmp_path, monkeypatch)
+    assert "'ks' parameter" in out and "at most the 8 items" in out

@@ -16,7 +16,8 @@ def register(app: typer.Typer) -> None:
         results_dir: Path = typer.Argument(..., help="A `pyrec evaluate` results folder."),
         format: str = typer.Option("html", "--format", "-f", help="html (self-contained, offline) or pdf (needs LaTeX)."),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file. Default: RESULTS_DIR/report.<format>."),
-        metric: str = typer.Option("ndcg@10", "--metric", "-m", help="Quality metric analysed."),
+        metric: Optional[str] = typer.Option(None, "--metric", "-m", help="Quality metric analysed "
+                                             "(default: the experiment's planned metric, as `pyrec stats`)."),
         latency: str = typer.Option("latency_p99_ms", "--latency", help="Latency metric of the quality-latency figure."),
         protocol: str = typer.Option(None, "--protocol", help="Evaluation protocol to report "
                                      "(default: full-ranking when present); never pooled."),

@@ -303,7 +303,7 @@ def _check_cutoffs(cfg, n_items: int) -> None:
     for key, k in [("ks", k) for k in cfg.ks] + [("bench.k", cfg.bench.k)]:
         if k > n_items:
             raise ConfigError(f"The experiment config's {key} = {k} is longer than the catalogue of "
-                              f"{cfg.dataset!r} ({n_items} items); use ks and [bench] k of at most {n_items}.")
+                              f"{cfg.dataset!r} ({n_items} items); use ks and bench.k of at most {n_items}.")
 
 
 def _run_plan(plan, folder: ResultsFolder, ctx: RunContext, console, mode: str,

@@ -145,7 +145,8 @@ class Recommender(ABC):
             the row is padded with ``-1`` (a masked item is never recommended).
 
         Raises:
-            NotFittedError: before fit/load. ConfigError: bad ``k``.
+            NotFittedError: before fit/load. ConfigError: bad ``k``, or a user index outside
+                ``[0, n_users_)``.
         """
         import torch
 
@@ -155,6 +156,12 @@ class Recommender(ABC):
         if not isinstance(k, (int, np.integer)) or not 1 <= k <= self.n_items_:
             raise param_error("k", f"{type(self).__name__}.recommend", f"an int in [1, {self.n_items_}]", k)
         users = np.asarray(users, dtype=np.int64).reshape(-1)
+        n_users = getattr(self, "n_users_", None)
+        if n_users is not None and len(users) and (users.min() < 0 or users.max() >= n_users):
+            bad = users[(users < 0) | (users >= n_users)]
+            raise param_error("users", f"{type(self).__name__}.recommend",
+                              f"user indices in [0, {n_users}) (the split's users; unknown users "
+                              f"have no history to rank for)", f"{bad[:5].tolist()}")
         with torch.no_grad():
             scores = self.score(users).float()
             if exclude_seen:

@@ -175,7 +175,8 @@ class GFCFRecommender(Recommender):
             self.
 
         Raises:
-            ConfigError: a fit option GF-CF cannot use; a ``k`` >= min(n_users, n_items); several
+            ConfigError: a fit option GF-CF cannot use; no ``k`` < min(n_users, n_items) (a grid
+                keeps the values below it); several
                 candidates but no validation interactions. DataError: an empty training part.
         """
         self._fit_options(options, kwargs)
@@ -183,12 +184,13 @@ class GFCFRecommender(Recommender):
         cfg = self.config
         if split.train.n_interactions == 0:
             raise DataError("GFCFRecommender.fit: split.train has no interactions.")
-        candidates = cfg.candidates()
         limit = min(int(split.n_users), int(split.n_items))
-        k_max = max(k for k, _ in candidates)
-        if k_max >= limit:
+        # a grid of k keeps the values this catalogue allows; a single k (or none fitting) is refused
+        candidates = [(k, a) for k, a in cfg.candidates() if k < limit]
+        if not candidates:
             raise ConfigError(f"The 'k' parameter of GFCFRecommender must be < min(n_users, n_items) = "
                               f"{limit} for this split. Got {cfg.k!r} instead.")
+        k_max = max(k for k, _ in candidates)
         if len(candidates) > 1 and split.valid.n_interactions == 0:
             raise ConfigError(f"GFCFRecommender.fit: k={cfg.k!r}, alpha={cfg.alpha!r} are tuned on "
                               "split.valid, which has no interactions; give one value of each.")

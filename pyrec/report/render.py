@@ -58,7 +58,7 @@ def render_report(
     format: str = "html",
     out: str | Path | None = None,
     *,
-    metric: str = "ndcg@10",
+    metric: str | None = None,
     latency: str = "latency_p99_ms",
     title: str | None = None,
     timeout_s: float = 900.0,
@@ -79,7 +79,8 @@ def render_report(
         results_dir: folder written by ``pyrec evaluate`` (runs.csv or runs.parquet, ...).
         format: ``"html"`` (self-contained, works offline) or ``"pdf"`` (needs a LaTeX engine).
         out: output file; default ``<results_dir>/report.html`` (or ``.pdf``).
-        metric: quality metric analysed, e.g. ``"ndcg@10"``.
+        metric: quality metric analysed, e.g. ``"ndcg@10"``; default: the results' planned
+            metric (``analysis.json``, as `pyrec stats`), else ``"ndcg@10"``.
         latency: latency metric of the quality-latency figure, e.g. ``"latency_p99_ms"`` (ms).
         title: report title; default ``"pyrec report: <results folder name>"``.
         timeout_s: limit for the R process, s.
@@ -101,6 +102,10 @@ def render_report(
         raise param_error("format", "render_report", f"one of {list(FORMATS)}", format)
     folder = check_results_dir(results_dir).resolve()
     _check_plan(folder)
+    if metric is None:
+        from pyrec.stats._run import read_plan
+
+        metric = str(read_plan(folder).get("metric") or "ndcg@10")
     engine = latex_engine() if format == "pdf" else None
     exe = rscript()
     source = report_source()

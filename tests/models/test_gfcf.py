@@ -108,3 +108,15 @@ def test_ml100k_ndcg_in_the_measured_band(ml100k_dir):
     run = train_and_evaluate("gfcf", "ml-100k", seed=0, data_dir=ml100k_dir.parent, progress=False)
     assert (run.model.k_, run.model.alpha_) == (64, 0.3)
     assert run.summary["ndcg@10"] == pytest.approx(0.2819, abs=0.005)
+
+
+def test_a_k_grid_keeps_the_values_a_small_catalogue_allows():
+    """The default k grid [32, 64, 128, 256] on a 36-item catalogue tunes over k = 32 only (a
+    fresh-clone user's 40-item data was refused outright); no fitting k is a named error."""
+    from pyrec.diagnostics import ConfigError
+
+    split = tiny_split(n_users=40, n_items=36, n_groups=3, per_user=12, seed=0)
+    model = GFCFRecommender().fit(split)
+    assert model.k_ == 32 and {k for k, _ in model.tuning_["candidates"]} == {32}
+    with pytest.raises(ConfigError, match=r"must be < min\(n_users, n_items\) = 36"):
+        GFCFRecommender(k=[64, 128]).fit(split)

@@ -174,3 +174,23 @@ def test_two_protocols_are_reported_one_at_a_time(tiny_results, rscript_or_skip,
                  .read_text(encoding="utf-8"))
     assert "this report covers sampled-100 only" in samp
     assert "(ranked against sampled negatives)" in samp and "ranked against all items" not in samp
+
+
+def test_the_planned_metric_is_the_default(tiny_results, rscript_or_skip, tmp_path, monkeypatch):
+    """`pyrec report` analyses the experiment's planned metric (analysis.json), as `pyrec stats` does,
+    unless --metric is given (a ks = [5] experiment was reported at the unmeasured ndcg@10)."""
+    import json
+    import shutil
+
+    from pyrec.report import render as render_module
+
+    folder = tmp_path / "plan"
+    shutil.copytree(tiny_results, folder, ignore=shutil.ignore_patterns("report*", "stats"))
+    plan = json.loads((folder / "analysis.json").read_text()) if (folder / "analysis.json").is_file() else {}
+    (folder / "analysis.json").write_text(json.dumps({**plan, "metric": "recall@10"}))
+    seen = []
+    real = render_module.write_inputs
+    monkeypatch.setattr(render_module, "write_inputs", lambda f, w, metric: seen.append(metric) or real(f, w, metric))
+    render_report(folder, out=tmp_path / "r.html")
+    render_report(folder, out=tmp_path / "n.html", metric="ndcg@10")
+    assert seen == ["recall@10", "ndcg@10"]
