@@ -23,6 +23,11 @@ largest delta over repeats. Memory the fit freed can be reused by the evaluation
 Exponents: least squares of log(value) on log(interactions) per model and quantity (>= 2 sizes;
 memory peaks under 1 MiB, i.e. reused allocator memory, left out).
 
+Cost at 10⁷ (``--sizes 1e5,1e6,1e7``, 60,606 users x 37,037 items): generating and splitting take
+≈ 45 s; EASE is skipped (37,037 > max_items); one LightGCN epoch is ≈ 1,967 batches of ≈ 1.25 s
+on 2 cores (≈ 40 min), because every 4,096-triple batch propagates the whole graph (16M nonzeros
+x 2 layers, forward and backward): epoch time grows like (n / batch) x n, so budget for it.
+
 Usage::
 
     python benchmarks/bench_growth.py [--sizes 1e5,1e6] [--epochs 2] [--repeats 3]
