@@ -9,7 +9,9 @@ interaction, Zipf(1) item popularity, every user >= 5 distinct items, seed 0), s
   the whole ``fit`` (graph building included) minus the RSS before it;
 * EASE (``get_model("ease", l2=300.0)``): ``fit_s`` (median over repeats) and its peak; catalogues
   above EASE's ``max_items`` are recorded as ``"skipped: n_items > max_items"``;
-* both: ``eval_s`` = wall time of ``evaluate_full_ranking(model.score, split, part="test",
+* ``random`` (opt-in, ``--models ...,random``): uniform random scores, so the evaluation alone can be
+  timed where training is too slow (e.g. 10⁷: 60,606 x 37,037);
+* all: ``eval_s`` = wall time of ``evaluate_full_ranking(model.score, split, part="test",
   ks=(10,))`` (median over repeats) and ``eval_peak_mib``. That evaluation scores users in batches
   of ``batch_size`` (default 1024): its transient memory is about ``batch_size x n_items x 4`` B
   of scores (plus the masks, sparse), not ``n_users x n_items``.
@@ -117,6 +119,26 @@ def bench_ease(split, repeats: int, eval_repeats: int, batch_size: int) -> dict:
 MIN_FIT_MIB = 1.0  # peaks below this are allocator reuse / sampling noise, not a size to fit
 
 
+class _RandomScorer:
+    """Uniform random scores: the evaluation's own cost and memory, without a model's."""
+
+    name = "random"
+
+    def __init__(self, n_items: int) -> None:
+        import torch
+
+        self.n_items, self.gen = n_items, torch.Generator().manual_seed(0)
+
+    def score(self, users):
+        import torch
+
+        return torch.rand(len(users), self.n_items, generator=self.gen)
+
+
+def bench_random(split, eval_repeats: int, batch_size: int) -> dict:
+    return _evaluate(_RandomScorer(split.n_items), split, eval_repeats, batch_size)
+
+
 def fit_exponents(rows: list[dict]) -> dict:
     """{model: {quantity: slope of log(value) on log(interactions)}} over sizes with a value
     (memory peaks under ``MIN_FIT_MIB`` left out)."""
@@ -180,6 +202,8 @@ def _warm_up(model: str, batch_size: int) -> None:
     split = split_data(zipf_interactions(5_000, seed=1), "ratio", seed=0)
     if model == "lightgcn":
         bench_lightgcn(split, 1, 1, batch_size)
+    elif model == "random":
+        bench_random(split, 1, batch_size)
     else:
         bench_ease(split, 1, 1, batch_size)
 
@@ -216,15 +240,19 @@ def _worker(n: int, model: str, args) -> dict:
             else:
                 log(f"  ease: fit {r['fit_s']:.2f} s (+{r['fit_peak_mib']:.0f} MiB), eval {r['eval_s']:.2f} s "
                     f"(+{r['eval_peak_mib']:.0f} MiB), ndcg@10 {r['ndcg@10']:.4f}")
+        elif model == "random":
+            r = bench_random(split, reps, args.eval_batch_size)
+            log(f"  random scorer: eval {r['eval_s']:.2f} s (+{r['eval_peak_mib']:.0f} MiB; scores per batch "
+                f"{row['eval_scores_mib']:.0f} MiB)")
         else:
-            raise SystemExit(f"bench_growth: unknown model {model!r} (lightgcn, ease)")
+            raise SystemExit(f"bench_growth: unknown model {model!r} (lightgcn, ease, random)")
     return {**row, **r}
 
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1e5,1e6", help="comma-separated interaction counts (e.g. 1e5,1e6,1e7)")
-    ap.add_argument("--models", default="lightgcn,ease")
+    ap.add_argument("--models", default="lightgcn,ease", help="among lightgcn, ease, random")
     ap.add_argument("--epochs", type=int, default=2, help="LightGCN epochs timed per size")
     ap.add_argument("--repeats", type=int, default=3, help="repeats of EASE fit and of evaluation (cheap sizes)")
     ap.add_argument("--repeat-below", type=float, default=2e6,
