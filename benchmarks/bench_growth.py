@@ -216,6 +216,16 @@ def _worker(n: int, model: str, args) -> dict:
     from pyrec.data import split_data
 
     with contextlib.redirect_stdout(sys.stderr):
+        if model == "ease":  # refuse before generating a graph EASE will not take
+            from pyrec.bench.synthetic import scaled_shape
+            from pyrec.models import get_model
+
+            n_users, n_items = scaled_shape(n)
+            max_items = get_model("ease", l2=300.0).config.max_items
+            if n_items > max_items:
+                msg = f"skipped: n_items > max_items ({n_items} > {max_items})"
+                log(f"n={n:.0e} ease: {msg}")
+                return {"interactions": n, "n_users": n_users, "n_items": n_items, "model": model, "skipped": msg}
         _warm_up(model, args.eval_batch_size)
         t0 = time.perf_counter()
         data = zipf_interactions(n, zipf_a=args.zipf_a, seed=args.seed)
