@@ -3,7 +3,9 @@
 ``measure_latency`` (single-user recommend(k), p50/p95/p99/mean ms), ``measure_throughput``
 (users/s by batch size), ``peak_memory`` (MiB), ``measure_cold_start`` (ms), ``EmbeddingIndex``
 (sub-millisecond serving from precomputed embeddings), ``to_rows`` (tidy rows) and
-``run_benchmark`` (all of it for one model on one backend). Names load on first use.
+``run_benchmark`` (all of it for one model on one backend), ``zipf_interactions`` /
+``scaled_shape`` (generated MovieLens-shaped graphs with Zipf popularity, for growth benchmarks).
+Names load on first use.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ _LAZY = {
     "ratio_to_baseline": "pyrec.bench.rows",
     "BenchReport": "pyrec.bench.run",
     "run_benchmark": "pyrec.bench.run",
+    "zipf_interactions": "pyrec.bench.synthetic",
+    "scaled_shape": "pyrec.bench.synthetic",
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _LAZY)
