@@ -210,18 +210,13 @@ class BPRRecommender(Recommender):
             NotFittedError: before ``fit``/``load``.
         """
         self.check_is_fitted()
-        users = np.asarray(users, dtype=np.int64).reshape(-1)
-        known = (users >= 0) & (users < self.n_users_)
         device = self._device()
-        if known.all():  # the serving path: no NaN table to fill
+
+        def compute(known: np.ndarray) -> torch.Tensor:
             with torch.no_grad():
-                return self._scorer(torch.from_numpy(users).to(device)).float().cpu()
-        out = torch.full((len(users), self.n_items_), float("nan"), dtype=torch.float32)
-        if known.any():
-            idx = torch.from_numpy(users[known]).to(device)
-            with torch.no_grad():
-                out[torch.from_numpy(known)] = self._scorer(idx).float().cpu()
-        return out
+                return self._scorer(torch.from_numpy(known).to(device)).float().cpu()
+
+        return self._scores_of_known(users, compute)
 
     def _device(self) -> torch.device:
         """Device of the module's weights (cached after the first call)."""

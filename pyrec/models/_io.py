@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pyrec.diagnostics import DataError
 
-__all__ = ["META_NAME", "load_seen", "read_meta", "save_seen", "write_meta"]
+__all__ = ["META_NAME", "load_seen", "read_meta", "save_seen", "saved_files", "write_meta"]
 
 #: the JSON file naming the model, its class, its config and its index sizes
 META_NAME = "model.json"
@@ -55,11 +55,22 @@ def save_seen(path: str | Path, seen) -> None:
     sp.save_npz(Path(path) / "seen.npz", seen.tocsr())
 
 
+def saved_files(path: str | Path, *names: str) -> list[Path]:
+    """``path/name`` for each of ``names``, checked to exist (files a model's ``save`` wrote).
+
+    Raises:
+        DataError: the first missing file (the saved model folder is incomplete).
+    """
+    files = [Path(path) / name for name in names]
+    for file in files:
+        if not file.is_file():
+            raise DataError(f"{file} not found (the saved model folder is incomplete).")
+    return files
+
+
 def load_seen(path: str | Path):
     """Read ``path/seen.npz`` as ``scipy.sparse.csr_matrix`` float32."""
     import scipy.sparse as sp
 
-    file = Path(path) / "seen.npz"
-    if not file.is_file():
-        raise DataError(f"{file} not found (the saved model folder is incomplete).")
+    (file,) = saved_files(path, "seen.npz")
     return sp.load_npz(file).tocsr().astype("float32")

@@ -124,6 +124,29 @@ class Recommender(ABC):
             torch.Tensor float32 [B, n_items]: higher is better. Seen items are NOT masked here.
         """
 
+    def _scores_of_known(self, users, compute):
+        """The :meth:`score` contract for ``users``: rows ``compute(known)`` for users in
+        ``[0, n_users_)`` and NaN rows for the others.
+
+        Args:
+            users: int [B] user indices.
+            compute: ``compute(known: int64 ndarray [k]) -> torch.Tensor float32 [k, n_items]``.
+
+        Returns:
+            torch.Tensor float32 [B, n_items] (``compute``'s result itself when every user is known,
+            the serving case: no NaN table is built).
+        """
+        import torch
+
+        users = np.asarray(users, dtype=np.int64).reshape(-1)
+        known = (users >= 0) & (users < self.n_users_)
+        if known.all():
+            return compute(users)
+        out = torch.full((len(users), self.n_items_), float("nan"), dtype=torch.float32)
+        if known.any():
+            out[torch.from_numpy(known)] = compute(users[known])
+        return out
+
     def check_is_fitted(self) -> None:
         """Raise :class:`NotFittedError` unless ``fit`` or ``load`` has run."""
         if getattr(self, "n_items_", None) is None:

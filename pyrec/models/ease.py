@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pyrec.diagnostics import ConfigError, DataError
 from pyrec.models._bpr import check_split
-from pyrec.models._io import load_seen, read_meta, save_seen, write_meta
+from pyrec.models._io import load_seen, read_meta, save_seen, saved_files, write_meta
 from pyrec.models.base import Recommender
 from pyrec.train.config import build_config
 
@@ -204,14 +204,7 @@ class EASERecommender(Recommender):
             NotFittedError: before fit/load.
         """
         self.check_is_fitted()
-        users = np.asarray(users, dtype=np.int64).reshape(-1)
-        known = (users >= 0) & (users < self.n_users_)
-        if known.all():
-            return self._scores(users, self.B_)
-        out = torch.full((len(users), self.n_items_), float("nan"), dtype=torch.float32)
-        if known.any():
-            out[torch.from_numpy(known)] = self._scores(users[known], self.B_)
-        return out
+        return self._scores_of_known(users, lambda known: self._scores(known, self.B_))
 
     # ------------------------------------------------------------------------------------ io
     def save(self, path: str | Path) -> Path:
@@ -230,9 +223,7 @@ class EASERecommender(Recommender):
             DataError: a file of the folder is missing.
         """
         meta = read_meta(path)
-        file = Path(path) / "B.npy"
-        if not file.is_file():
-            raise DataError(f"{file} not found (the saved model folder is incomplete).")
+        (file,) = saved_files(path, "B.npy")
         model = cls(meta["config"])
         model.n_users_, model.n_items_ = int(meta["n_users"]), int(meta["n_items"])
         model.seen_ = load_seen(path)

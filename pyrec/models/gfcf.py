@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pyrec.diagnostics import ConfigError, DataError
 from pyrec.models._bpr import check_split
-from pyrec.models._io import load_seen, read_meta, save_seen, write_meta
+from pyrec.models._io import load_seen, read_meta, save_seen, saved_files, write_meta
 from pyrec.models.base import Recommender
 from pyrec.train.config import build_config
 
@@ -276,13 +276,12 @@ class GFCFRecommender(Recommender):
             NotFittedError: before fit/load.
         """
         self.check_is_fitted()
-        users = np.asarray(users, dtype=np.int64).reshape(-1)
-        known = (users >= 0) & (users < self.n_users_)
-        out = torch.full((len(users), self.n_items_), float("nan"), dtype=torch.float32)
-        if known.any():
-            linear, proj = self._parts(users[known], self.k_)
-            out[torch.from_numpy(known)] = torch.from_numpy(self._combine(linear, proj, self.k_, self.alpha_))
-        return out
+
+        def compute(known: np.ndarray) -> torch.Tensor:
+            linear, proj = self._parts(known, self.k_)
+            return torch.from_numpy(np.asarray(self._combine(linear, proj, self.k_, self.alpha_), dtype=np.float32))
+
+        return self._scores_of_known(users, compute)
 
     # ------------------------------------------------------------------------------------ io
     def __getstate__(self) -> dict:
@@ -308,13 +307,11 @@ class GFCFRecommender(Recommender):
             DataError: a file of the folder is missing.
         """
         meta = read_meta(path)
-        for name in ("V.npy", "sigma.npy"):
-            if not (Path(path) / name).is_file():
-                raise DataError(f"{Path(path) / name} not found (the saved model folder is incomplete).")
+        v_file, sigma_file = saved_files(path, "V.npy", "sigma.npy")
         model = cls(meta["config"])
         model.n_users_, model.n_items_ = int(meta["n_users"]), int(meta["n_items"])
         model.seen_ = load_seen(path)
-        model.V_ = np.load(Path(path) / "V.npy").astype(np.float32, copy=False)
-        model.sigma_ = np.load(Path(path) / "sigma.npy")
+        model.V_ = np.load(v_file).astype(np.float32, copy=False)
+        model.sigma_ = np.load(sigma_file)
         model.k_, model.alpha_, model.tuning_ = int(meta["k_"]), float(meta["alpha_"]), meta.get("tuning_")
         return model

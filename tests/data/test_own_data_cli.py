@@ -134,12 +134,15 @@ def test_train_hybrid_on_a_description(tmp_path, monkeypatch, fmt):
     assert 0 <= metrics.set_index("metric").loc["ndcg@10", "value"] <= 1
 
 
-def test_evaluate_config_with_a_description(tmp_path, monkeypatch):
+def _quick_evaluate(tmp_path, monkeypatch, write, dataset_lines: str):
+    """Write the data with ``write`` into ``tmp_path/data`` and run a quick `pyrec evaluate` config
+    (pop + a 1-epoch hybrid, one seed) on it; checks both runs finished and returns
+    ``(runs, per_user)`` tables."""
     monkeypatch.setenv("PYREC_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
-    write_csv(tmp_path / "data")
+    write(tmp_path / "data")
     (tmp_path / "exp.toml").write_text(
-        'name = "own"\ndataset = "data/shop.toml"\nseeds = [0]\n'
+        f'name = "own"\n{dataset_lines}seeds = [0]\n'
         "[bench]\nlatency_requests = 5\nwarmup = 1\nthroughput_repeats = 1\ncold_start_repeats = 1\n"
         '[[configurations]]\narchitecture = "baseline"\nmodel = "pop"\n'
         '[[configurations]]\narchitecture = "hybrid"\n'
@@ -147,12 +150,16 @@ def test_evaluate_config_with_a_description(tmp_path, monkeypatch):
     res = runner.invoke(app, ["evaluate", "-c", "exp.toml", "--out", "res", "--no-stats"])
     assert res.exit_code == 0, res.output
     assert "2 runs finished now" in " ".join(res.output.split())
+    runs = pd.read_parquet(tmp_path / "res" / "runs.parquet")
+    assert set(runs["config"]) == {"pop@cpu", "hybrid@cpu"}
+    return runs, pd.read_parquet(tmp_path / "res" / "per_user.parquet")
+
+
+def test_evaluate_config_with_a_description(tmp_path, monkeypatch):
+    runs, per_user = _quick_evaluate(tmp_path, monkeypatch, write_csv, 'dataset = "data/shop.toml"\n')
     resolved = (tmp_path / "res" / "config.resolved.toml").read_text()
     assert 'dataset = "data/shop.toml"' in resolved and "min_rating = 3.0" in resolved
-    runs = pd.read_parquet(tmp_path / "res" / "runs.parquet")
     assert set(runs["dataset"]) == {"data/shop.toml"}  # the config's dataset, as for a name
-    assert set(runs["config"]) == {"pop@cpu", "hybrid@cpu"}
-    per_user = pd.read_parquet(tmp_path / "res" / "per_user.parquet")
     # every one of the 12 users has one test item (42 rows >= 3, 1 test row per user)
     assert per_user[per_user.metric == "ndcg"].groupby("run_id").size().tolist() == [12, 12]
 
@@ -169,21 +176,7 @@ EVALUATE = {
 def test_evaluate_quick_config_on_each_format(tmp_path, monkeypatch, fmt):
     """`pyrec evaluate` with a quick config (pop + a 1-epoch hybrid, one seed) on each format:
     12 users evaluated per run (one test item each under the 8:1:1 ratio split, all ratings kept)."""
-    monkeypatch.setenv("PYREC_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.chdir(tmp_path)
     write, dataset, n_users = EVALUATE[fmt]
-    write(tmp_path / "data")
-    (tmp_path / "exp.toml").write_text(
-        f'name = "own"\n{dataset}seeds = [0]\n'
-        "[bench]\nlatency_requests = 5\nwarmup = 1\nthroughput_repeats = 1\ncold_start_repeats = 1\n"
-        '[[configurations]]\narchitecture = "baseline"\nmodel = "pop"\n'
-        '[[configurations]]\narchitecture = "hybrid"\n'
-        "[models.hybrid]\nepochs = 1\nembedding_size = 8\n")
-    res = runner.invoke(app, ["evaluate", "-c", "exp.toml", "--out", "res", "--no-stats"])
-    assert res.exit_code == 0, res.output
-    assert "2 runs finished now" in " ".join(res.output.split())
-    runs = pd.read_parquet(tmp_path / "res" / "runs.parquet")
-    assert set(runs["config"]) == {"pop@cpu", "hybrid@cpu"}
-    per_user = pd.read_parquet(tmp_path / "res" / "per_user.parquet")
+    _, per_user = _quick_evaluate(tmp_path, monkeypatch, write, dataset)
     # all 72 ratings kept (no default threshold for these formats): 1 test row for each user
     assert per_user[per_user.metric == "ndcg"].groupby("run_id").size().tolist() == [n_users, n_users]
