@@ -8,13 +8,17 @@ On ML-100K (ratings >= 3, per-user 8:1:1, seed 0, full ranking, k = 10), one pro
    encoder and the same trained projection scores them. time ratio = encode wall time (all item
    texts) INT8 / fp32; size ratio = serialized encoder state INT8 / fp32; ΔNDCG@10 = INT8 − fp32.
 2. **bf16** — the same with the encoder cast to bfloat16.
-3. **LoRA** vs **full** fine-tuning of the encoder inside the LLM-only recommender (peft LoRA,
-   r = 8, query/value), same data, epochs, batch and seed. Because every step re-encodes the
-   batch's item texts with gradients, this runs on a subset of ML-100K (``--ft-users`` users x
-   ``--ft-items`` items, re-indexed) for ``--ft-epochs`` epochs. time ratio = median training
-   wall time over ``--ft-repeats`` alternating runs, LoRA / full; size ratio = trainable
-   parameters LoRA / full; ΔNDCG@10 = LoRA − full. Peak RSS is the process high-water mark after
-   each first-round run (LoRA runs first, so full's figure is its own).
+3. **LoRA** vs **full** fine-tuning of the encoder inside the LLM-only recommender on the full
+   ML-100K catalogue, each warm-started from the same LLM-only model trained with a frozen encoder
+   (as the grid's LoRA run is), then fine-tuned for ``--ft-epochs`` epochs with the same data,
+   batch (``--ft-batch-size``), text length and seed. Variants: ``lora-top`` (peft LoRA, r = 8,
+   query/value, on the top ``--ft-layers`` blocks only; the frozen blocks below run once per item
+   text and are cached, ``trainable_layers``), ``full-top`` (every weight of the same top blocks),
+   ``lora-all`` and ``full-all`` (every block; today's LoRA and full fine-tuning). time ratio =
+   median end-to-end fit wall time over ``--ft-repeats`` alternating runs (tokenizing, the block
+   cache, epochs, validation, merging and re-encoding the catalogue); size ratio = trainable
+   encoder parameters; ΔNDCG@10 = LoRA − full. Rows: lora-top vs full-all (the study's claim),
+   lora-top vs full-top (LoRA alone), lora-all vs full-all.
 4. **Distillation** — a hybrid GNN–LLM teacher (gate fusion, contrastive weight 0.1) distilled
    into MF with ``--student-dim`` dims (:func:`pyrec.optim.distill`, listwise KL over the
    teacher's top-50, T = 1, lambda = 1) against the teacher and against the same MF trained
@@ -29,7 +33,8 @@ Each row: ``strategy``, ``baseline``, the raw figures, ``time_ratio``, ``size_ra
 Usage::
 
     python benchmarks/bench_optim.py [--data-dir DIR] [--threads 2] [--epochs 30]
-        [--ft-users 150] [--ft-items 300] [--ft-epochs 1] [--ft-repeats 3] [--student-dim 16]
+        [--ft-epochs 1] [--ft-layers 2] [--ft-batch-size 16384] [--ft-max-length 16]
+        [--ft-repeats 3] [--student-dim 16]
         [--repeats 1] [--only quant lora distill] [--out PATH]
 """
 
@@ -124,39 +129,55 @@ def encoder_rows(split, args) -> list[dict]:
     return rows
 
 
-def finetune_rows(data, args) -> list[dict]:
-    """LoRA against full fine-tuning of the encoder inside the LLM-only recommender."""
-    from pyrec.data import compact, split_data
+#: fine-tuning variants: (encoder_mode, fine-tune only the top --ft-layers blocks?)
+FT_VARIANTS = {"lora-top": ("lora", True), "full-top": ("full", True),
+               "lora-all": ("lora", False), "full-all": ("full", False)}
+
+
+def finetune_rows(split, args) -> list[dict]:
+    """LoRA on the top blocks (frozen blocks cached) against full fine-tuning, full catalogue."""
     from pyrec.models.llm import LLMRecommender
 
-    sub = split_data(compact(data.subset((data.users < args.ft_users) & (data.items < args.ft_items))),
-                     "ratio", seed=0)
+    base = LLMRecommender(epochs=args.epochs, eval_every=5, patience=3, seed=0,
+                          max_length=args.ft_max_length).fit(split, progress=False)
+    init = base.warm_start_state()
     res: dict[str, dict] = {}
-    for rep in range(args.ft_repeats):  # alternate LoRA / full so drift in machine load hits both
-        for mode in ("lora", "full"):  # LoRA first: the RSS high-water mark then belongs to full
-            model = LLMRecommender(encoder_mode=mode, epochs=args.ft_epochs, patience=None, seed=0,
-                                   max_length=16, batch_size=1024, learning_rate=5e-3,
-                                   encoder_learning_rate=1e-4 if mode == "full" else 1e-3)
-            t, _ = timed(lambda m=model: m.fit(sub, progress=False))
+    for rep in range(args.ft_repeats):  # alternate the variants so drift in machine load hits all
+        for name, (mode, top) in FT_VARIANTS.items():
+            model = LLMRecommender(
+                encoder_mode=mode, trainable_layers=args.ft_layers if top else None,
+                epochs=args.ft_epochs, patience=None, seed=0, max_length=args.ft_max_length,
+                batch_size=args.ft_batch_size, eval_every=args.ft_epochs,
+                encoder_learning_rate=1e-3 if mode == "lora" else 1e-4)
+            t, _ = timed(lambda m=model: m.fit(split, init_state=init, progress=False))
             if rep:
-                res[mode]["times"].append(t)
+                res[name]["times"].append(t)
                 continue
             enc = model.encoder_
             trainable = (enc.lora_report_.trainable_params if mode == "lora"
-                         else sum(p.numel() for p in enc.model.parameters()))
-            res[mode] = {"times": [t], "trainable": trainable, "ndcg": ndcg(model, sub),
-                         "peak_rss_mib": peak_rss_mib(),
+                         else sum(p.numel() for p in enc.model.parameters() if p.requires_grad))
+            res[name] = {"times": [t], "trainable": trainable, "ndcg": ndcg(model, split),
                          "s_per_epoch": model.train_result_.seconds_per_epoch}
     for r in res.values():
         r["time"] = statistics.median(r["times"])
-    lo, fu = res["lora"], res["full"]
-    return [row("lora", "full fine-tuning", lo["time"], fu["time"], lo["trainable"], fu["trainable"],
-                lo["ndcg"], fu["ndcg"], model="llm", time_unit="s training wall time (incl. validation)",
-                size_unit="trainable encoder parameters", s_per_epoch_opt=lo["s_per_epoch"],
-                s_per_epoch_base=fu["s_per_epoch"], peak_rss_mib_opt=lo["peak_rss_mib"],
-                peak_rss_mib_base=fu["peak_rss_mib"],
-                subset={"users": sub.n_users, "items": sub.n_items, "train": len(sub.train)},
-                epochs=args.ft_epochs, times_opt=lo["times"], times_base=fu["times"])]
+    common = dict(model="llm", time_unit="s end-to-end fine-tuning wall time (fit: tokenize, "
+                  "frozen-block cache, epochs, validation, merge, re-encode)",
+                  size_unit="trainable encoder parameters", epochs=args.ft_epochs,
+                  batch_size=args.ft_batch_size, max_length=args.ft_max_length,
+                  trainable_layers=args.ft_layers, warm_start="LLM-only with a frozen encoder",
+                  ndcg_warm_start=ndcg(base, split),
+                  catalogue={"users": split.n_users, "items": split.n_items,
+                             "train": len(split.train)})
+    out = []
+    for opt, base_name, label in (("lora-top", "full-all", "full fine-tuning (all blocks)"),
+                                  ("lora-top", "full-top", "full fine-tuning (top blocks)"),
+                                  ("lora-all", "full-all", "full fine-tuning (all blocks)")):
+        o, b = res[opt], res[base_name]
+        out.append(row(f"lora ({opt})", label, o["time"], b["time"], o["trainable"], b["trainable"],
+                       o["ndcg"], b["ndcg"], **common, s_per_epoch_opt=o["s_per_epoch"],
+                       s_per_epoch_base=b["s_per_epoch"], times_opt=o["times"],
+                       times_base=b["times"]))
+    return out
 
 
 def distill_rows(split, args) -> list[dict]:
@@ -197,11 +218,13 @@ def main() -> None:
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=30, help="max epochs of LLM, hybrid and MF runs")
-    ap.add_argument("--ft-users", type=int, default=150)
-    ap.add_argument("--ft-items", type=int, default=300)
     ap.add_argument("--ft-epochs", type=int, default=1)
+    ap.add_argument("--ft-layers", type=int, default=2,
+                    help="top transformer blocks fine-tuned by the '-top' variants")
+    ap.add_argument("--ft-batch-size", type=int, default=16384)
+    ap.add_argument("--ft-max-length", type=int, default=16)
     ap.add_argument("--ft-repeats", type=int, default=3,
-                    help="LoRA/full training runs each (alternating); the time is their median")
+                    help="fine-tuning runs per variant (alternating); the time is their median")
     ap.add_argument("--student-dim", type=int, default=16)
     ap.add_argument("--repeats", type=int, default=1, help="timed repeats of encoder passes")
     ap.add_argument("--only", nargs="*", default=["quant", "lora", "distill"])
@@ -220,7 +243,7 @@ def main() -> None:
            "torch": torch.__version__, "python": platform.python_version(),
            "args": vars(args), "rows": rows}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    sections = {"quant": lambda: encoder_rows(split, args), "lora": lambda: finetune_rows(data, args),
+    sections = {"quant": lambda: encoder_rows(split, args), "lora": lambda: finetune_rows(split, args),
                 "distill": lambda: distill_rows(split, args)}
     for name, run in sections.items():
         if name in args.only:

@@ -15,9 +15,10 @@ What the tables hold beyond the contract:
   ``optimize_time_s``, ``quantized_linear_layers``, ``teacher_train_time_s``) do not depend on
   the protocol and carry the first one. ``per_user.parquet`` holds the first protocol.
 * ``peak_rss_mib`` is the process's peak resident memory while the run worked (sampled every
-  5 ms), ``peak_rss_delta_mib`` that peak minus the resident memory when the run began (how much
-  the process grew; memory the allocator still holds from earlier runs is reused, not counted, so
-  only a fresh process per run would give a run's full footprint); ``model_size_mib`` the size of the files ``Recommender.save`` writes, without the
+  5 ms), ``peak_rss_delta_mib`` that peak minus the resident memory when the run began, after
+  freed memory was handed back to the system (``gc.collect`` + glibc ``malloc_trim``): the run's
+  own growth above what was live (memory shared with earlier runs, e.g. a reused teacher or the
+  cached split, is not counted; only a fresh process per run gives a run's full footprint); ``model_size_mib`` the size of the files ``Recommender.save`` writes, without the
   training interactions.
 * A run that reuses a model trained earlier in the same seed (the hybrid behind its quantized
   copy, its distillation teacher, the DeepSpeed hybrid served on fpga-sim) reports that model's

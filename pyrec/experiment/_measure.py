@@ -178,6 +178,19 @@ def training_rows(trained: Trained, ctx: RunContext) -> list[dict]:
     return rows
 
 
+def _release_freed_memory() -> None:
+    """``gc.collect()`` then glibc ``malloc_trim(0)`` (returns freed heap pages to the system; a
+    no-op where the C library has no such call, e.g. macOS or musl)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 @contextmanager
 def peak_rss():
     """Peak resident set size of this process while the block runs (``holder.peak_mib``, MiB;
@@ -186,12 +199,15 @@ def peak_rss():
     Samples ``psutil.Process().memory_info().rss`` every 5 ms in a daemon thread (and at entry and
     exit), so the peak of this block is reported rather than the process's lifetime peak
     (``pyrec.bench.peak_memory`` gives the lifetime ``ru_maxrss``). A spike shorter than 5 ms
-    can be missed.
+    can be missed. At entry, garbage is collected and glibc's ``malloc_trim(0)`` hands memory that
+    earlier work freed back to the system, so ``start_mib`` is what is live (not what an earlier,
+    larger run left in the allocator) and the growth ``peak_mib - start_mib`` is this block's own.
     """
     import threading
 
     import psutil
 
+    _release_freed_memory()
     proc = psutil.Process()
 
     class _Holder:

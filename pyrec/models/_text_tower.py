@@ -43,6 +43,10 @@ class TextSettings(BaseModel):
     """"frozen": cached embeddings; "full"/"lora": fine-tuned end to end with the recommender."""
     lora: LoRAConfig = Field(default_factory=LoRAConfig)
     """LoRA rank, alpha, dropout and target modules (``encoder_mode="lora"``)."""
+    trainable_layers: PositiveInt | None = None
+    """Fine-tune (full or LoRA) only the top N transformer blocks; the blocks below are frozen and
+    run once per item text (their output is cached for the fit), so a step computes only the top N
+    blocks forward and backward. None = every block."""
     encoder_learning_rate: float = Field(5e-5, gt=0)
     """Adam learning rate of the encoder's trainable weights (full or LoRA fine-tuning)."""
     inference_quantization: Literal["none", "int8", "bf16"] = "none"
@@ -59,6 +63,7 @@ def build_encoder(settings: TextSettings, device: str = "cpu"):
 
     return TextEncoder(model_path=settings.model_path, max_length=settings.max_length,
                        trainable=settings.encoder_mode, lora=settings.lora,
+                       trainable_layers=settings.trainable_layers,
                        batch_size=settings.text_batch_size, device=device)
 
 
@@ -166,7 +171,8 @@ class TextTower(nn.Module):
         items = torch.unique(items)
         mask = self.tokens["attention_mask"][items]
         length = int(mask.sum(1).max())
-        fresh = self.encoder(self.tokens["input_ids"][items, :length], mask[:, :length]).float()
+        fresh = self.encoder(self.tokens["input_ids"][items, :length], mask[:, :length],
+                             rows=items).float()
         table = self.text_emb.index_put((items,), fresh)
         with torch.no_grad():
             self.text_emb[items] = fresh.detach()
@@ -205,7 +211,12 @@ class TextTower(nn.Module):
 
 
 def tokenize_all(encoder, texts: list[str]) -> dict[str, Tensor]:
-    """Tokenize every item text once, padded to the encoder's ``max_length``: int64 [n_items, L]."""
+    """Tokenize every item text once, padded to the encoder's ``max_length``: int64 [n_items, L].
+
+    When the encoder trains only its top blocks (``trainable_layers``), the frozen blocks' output
+    for these tokens is computed here, once (:meth:`TextEncoder.cache_frozen_blocks`)."""
     batch = encoder.tokenizer(list(texts), padding="max_length", truncation=True,
                               max_length=encoder.config.max_length, return_tensors="pt")
-    return {k: batch[k].to(encoder.config.device) for k in ("input_ids", "attention_mask")}
+    tokens = {k: batch[k].to(encoder.config.device) for k in ("input_ids", "attention_mask")}
+    encoder.cache_frozen_blocks(tokens["input_ids"], tokens["attention_mask"])
+    return tokens

@@ -174,11 +174,16 @@ class TextModelMixin:
 
     def _after_training(self) -> None:
         """Freeze the tower; merge a LoRA adapter, then re-encode items with the final encoder
-        (fine-tuned and/or quantized per ``inference_quantization``)."""
+        (fine-tuned and/or quantized per ``inference_quantization``). When only the top blocks
+        were fine-tuned, the re-encoding runs just those blocks on the cached frozen states."""
         cfg, tower = self.config, self.module_.tower
         trained = tower.trains_encoder
         tower.encoder, tower.tokens = None, None  # the tower is frozen from now on (as after load)
         enc = self.encoder_
+        fresh = None
+        if trained and cfg.inference_quantization == "none" and enc.block_cache_ is not None:
+            fresh = enc.encode_from_block_cache()
+        enc.drop_block_cache()
         if trained and cfg.encoder_mode == "lora":
             from pyrec.models.lora import merge_lora
 
@@ -187,12 +192,14 @@ class TextModelMixin:
         if cfg.inference_quantization != "none":
             self.quantize_encoder(cfg.inference_quantization)
         elif trained:
-            self._reencode_items()
+            self._reencode_items(fresh)
 
-    def _reencode_items(self) -> None:
-        """Embed every item text with ``inference_encoder_`` into the tower's table; re-cache."""
+    def _reencode_items(self, table: Tensor | None = None) -> None:
+        """Put ``table`` (float32 [n_items, d_text]; default: every item text embedded by
+        ``inference_encoder_``) into the tower's item text table and re-cache the scorer."""
         cfg = self.config
-        table = encode_items(self.inference_encoder_, self._texts, cfg, cached=False)
+        if table is None:
+            table = encode_items(self.inference_encoder_, self._texts, cfg, cached=False)
         if cfg.shuffle_text:
             table = table[shuffle_permutation(len(self._texts), cfg.seed)]
         with torch.no_grad():

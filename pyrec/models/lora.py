@@ -188,13 +188,16 @@ def _matches(name: str, target: str) -> bool:
     return name == target or name.endswith("." + target)
 
 
-def apply_lora(model: Any, config: LoRAConfig | None = None) -> tuple[Any, LoRAReport]:
+def apply_lora(model: Any, config: LoRAConfig | None = None,
+               layers: list[int] | None = None) -> tuple[Any, LoRAReport]:
     """Wrap a model's target layers with LoRA adapters (in place; base weights are frozen).
 
     Args:
         model: a :class:`~pyrec.models.text_encoder.TextEncoder` (its ``model`` is replaced by the
             ``peft.PeftModel`` and its ``lora_report_`` set) or a Hugging Face / torch module.
         config: :class:`LoRAConfig` (default ``LoRAConfig()``).
+        layers: indices of the transformer blocks to adapt (``peft``'s ``layers_to_transform``,
+            e.g. the top two ``[4, 5]``); None = every block.
 
     Returns:
         (model, report): the TextEncoder, or a ``peft.PeftModel``; and a :class:`LoRAReport`.
@@ -222,8 +225,16 @@ def apply_lora(model: Any, config: LoRAConfig | None = None) -> tuple[Any, LoRAR
     # GPT-2's Conv1D stores weights transposed (fan_in x fan_out)
     conv1d = all(type(m).__name__ == "Conv1D" for n, m in adaptable.items()
                  if any(_matches(n, t) for t in targets))
+    by_layer = {}
+    if layers is not None:
+        from pyrec.models._block_cache import transformer_blocks
+
+        stack_name, _ = transformer_blocks(hf)
+        by_layer = {"layers_to_transform": list(layers),
+                    "layers_pattern": stack_name.rsplit(".", 1)[-1]}
     peft_cfg = LoraConfig(r=config.r, lora_alpha=config.alpha, lora_dropout=config.dropout,
-                          target_modules=targets, bias=config.bias, fan_in_fan_out=conv1d)
+                          target_modules=targets, bias=config.bias, fan_in_fan_out=conv1d,
+                          **by_layer)
     try:
         with _quiet_peft():
             wrapped = get_peft_model(hf, peft_cfg)

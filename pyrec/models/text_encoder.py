@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
 from torch import Tensor, nn
 
 from pyrec.diagnostics import BackendUnavailable, ConfigError, DataError, param_error
+from pyrec.models._block_cache import transformer_blocks
 from pyrec.models.lora import LoRAConfig
 
 __all__ = [
@@ -84,6 +85,9 @@ class TextEncoderConfig(BaseModel):
     trainable: Literal["frozen", "full", "lora"] = "frozen"
     #: LoRA settings, used when ``trainable == "lora"``.
     lora: LoRAConfig = Field(default_factory=LoRAConfig)
+    #: with ``trainable`` "full"/"lora": train only the top N transformer blocks (the blocks below
+    #: are frozen; :meth:`TextEncoder.cache_frozen_blocks` runs them once per text); None = all.
+    trainable_layers: PositiveInt | None = None
     #: torch device string, e.g. "cpu" or "cuda:0".
     device: str = "cpu"
 
@@ -201,12 +205,82 @@ class TextEncoder(nn.Module):
         if not apply_modes:
             return
         self.model.to(dtype=_DTYPES[self.config.dtype])
+        self.block_cache_ = None
+        top = self._trainable_blocks()
         if self.config.trainable == "lora":
             from pyrec.models.lora import apply_lora
 
-            self.model, self.lora_report_ = apply_lora(self.model, self.config.lora)
+            self.model, self.lora_report_ = apply_lora(self.model, self.config.lora, layers=top)
         else:
-            self.model.requires_grad_(self.config.trainable == "full")
+            self.model.requires_grad_(self.config.trainable == "full" and top is None)
+            if self.config.trainable == "full" and top is not None:
+                _, blocks = transformer_blocks(self.model)
+                for i in top:
+                    blocks[i].requires_grad_(True)
+
+    def _trainable_blocks(self) -> list[int] | None:
+        """Indices of the blocks that train when ``trainable_layers`` limits them, else None."""
+        k = self.config.trainable_layers
+        if k is None or self.config.trainable == "frozen":
+            return None
+        _, blocks = transformer_blocks(self.model)
+        if k > len(blocks):
+            raise param_error("trainable_layers", "TextEncoder",
+                              f"an int in [1, {len(blocks)}] (this encoder has {len(blocks)} blocks) "
+                              "or None", k)
+        if k == len(blocks):
+            return None  # every block trains
+        return list(range(len(blocks) - k, len(blocks)))
+
+    def cache_frozen_blocks(self, input_ids: Tensor, attention_mask: Tensor) -> None:
+        """Run the frozen lower blocks once over every item's tokens and keep their output, so
+        :meth:`forward` with ``rows`` runs only the trained top blocks
+        (:class:`~pyrec.models._block_cache.FrozenBlockCache`). A no-op when every block trains.
+
+        Args:
+            input_ids, attention_mask: int64 [n_items, L], every item padded to one length.
+        """
+        top = self._trainable_blocks()
+        if top is None:
+            self.block_cache_ = None
+            return
+        from pyrec.models._block_cache import FrozenBlockCache
+
+        cache = FrozenBlockCache(self.model, len(top))
+        cache.fill(input_ids, attention_mask, batch_size=self.config.batch_size)
+        self.block_cache_ = cache
+
+    @torch.no_grad()
+    def encode_from_block_cache(self) -> Tensor:
+        """Embed every text given to :meth:`cache_frozen_blocks` again, in inference mode, running
+        only the top (trained) blocks on the cached states: float32 [n_items, d] on CPU, equal to
+        :meth:`encode` of the same texts within float rounding (the frozen blocks are unchanged).
+
+        Raises:
+            ConfigError: no block cache (every block trains, or it was dropped).
+        """
+        cache = getattr(self, "block_cache_", None)
+        if cache is None:
+            raise ConfigError("TextEncoder.encode_from_block_cache: there is no frozen-block cache "
+                              "(trainable_layers is None, or drop_block_cache() ran).")
+        ids, mask = cache.tokens
+        lengths = mask.sum(1)
+        order = torch.argsort(lengths, descending=True, stable=True)
+        out = torch.empty(len(ids), self.embedding_dim, dtype=torch.float32)
+        was_training = self.training
+        self.eval()
+        try:
+            for start in range(0, len(ids), self.config.batch_size):
+                rows = order[start:start + self.config.batch_size]
+                length = int(lengths[rows].max())
+                out[rows] = self(ids[rows, :length], mask[rows, :length], rows=rows).float().cpu()
+        finally:
+            self.train(was_training)
+        return out
+
+    def drop_block_cache(self) -> None:
+        """Free the cached hidden states of :meth:`cache_frozen_blocks` (after training)."""
+        self.block_cache_ = None
 
     @property
     def model_path(self) -> str:
@@ -247,16 +321,24 @@ class TextEncoder(nn.Module):
         )
         return {k: batch[k].to(self.config.device) for k in ("input_ids", "attention_mask")}
 
-    def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
+    def forward(self, input_ids: Tensor, attention_mask: Tensor, rows: Tensor | None = None) -> Tensor:
         """Pooled embeddings with autograd (for fine-tuning).
 
         Args:
             input_ids: int64 [B, L]. attention_mask: int64 [B, L], 1 for real tokens.
+            rows: int64 [B], the texts' rows in the tokens given to :meth:`cache_frozen_blocks`;
+                with such a cache, the frozen blocks' output is read from it (only the trained
+                top blocks run). Ignored without a cache.
 
         Returns:
             Tensor [B, d] in the weight dtype (float32 by default), L2-normalised if ``normalize``.
         """
-        out = self.model(input_ids=input_ids, attention_mask=attention_mask)
+        cache = getattr(self, "block_cache_", None)
+        if rows is not None and cache is not None:
+            with cache.replaying(rows):
+                out = self.model(input_ids=input_ids, attention_mask=attention_mask)
+        else:
+            out = self.model(input_ids=input_ids, attention_mask=attention_mask)
         states = out[0] if isinstance(out, tuple) else out.last_hidden_state
         if self.config.pooling == "cls":
             emb = states[:, 0]
