@@ -117,6 +117,49 @@ def test_hybrid_logs_contrastive_term_and_gate(small):
 
 
 @pytest.mark.realdata
+@pytest.mark.parametrize("fusion", ["gate", "concat"])
+def test_batch_only_fusion_equals_fusing_every_node(small, fusion):
+    """embed_batch fuses only the batch's rows; embeddings, L2 terms, the InfoNCE term and every
+    gradient equal those of fusing all nodes and indexing the batch (the pre-0.x computation)."""
+    model = HybridRecommender(FAST, fusion=fusion, contrastive_weight=0.1, contrastive_rows=None,
+                              epochs=1).fit(small, progress=False)
+    mod = model.module_.train()
+    gen = torch.Generator().manual_seed(0)
+    users = torch.randint(0, small.n_users, (64,), generator=gen)
+    pos = torch.randint(0, small.n_items, (64,), generator=gen)
+    neg = torch.randint(0, small.n_items, (64, 3), generator=gen)
+
+    def grads(loss):
+        mod.zero_grad()
+        loss.backward()
+        return {n: p.grad.clone() for n, p in mod.named_parameters() if p.grad is not None}
+
+    got = mod.embed_batch(users, pos, neg)
+    eu, ei, zu, zi = mod.views()
+    hu, hi = mod.fuse_user(eu, zu), mod.fuse_item(ei, zi)
+    u, it = torch.unique(users), torch.unique(pos)
+    cl = mod.contrastive_weight * (mod.info_nce(eu[u], zu[u]) + mod.info_nce(ei[it], zi[it]))
+    for a, b in ((got.users, hu[users]), (got.pos, hi[pos]), (got.neg, hi[neg]),
+                 (got.reg_terms[3], zu[users]), (got.reg_terms[5], zi[neg]), (got.extra_loss, cl)):
+        assert torch.allclose(a, b, atol=1e-6)
+    loss_of = lambda e: (e.users * e.pos).sum() - (e.users.unsqueeze(1) * e.neg).sum() \
+        + e.extra_loss + sum(t.square().sum() for t in e.reg_terms)  # noqa: E731
+    want = grads(loss_of(type(got)(hu[users], hi[pos], hi[neg], (mod.graph.embedding.weight[users],
+                 mod.graph.embedding.weight[mod.n_users + pos], mod.graph.embedding.weight[mod.n_users + neg],
+                 zu[users], zi[pos], zi[neg]), cl, None)))
+    have = grads(loss_of(mod.embed_batch(users, pos, neg)))
+    assert have.keys() == want.keys()
+    for name in want:
+        assert torch.allclose(have[name], want[name], atol=1e-5), name
+
+
+def test_contrastive_rows_limits_the_infonce_rows():
+    with pytest.raises(ConfigError, match="contrastive_rows"):
+        HybridRecommender(contrastive_rows=1)
+    assert HybridRecommender().config.contrastive_rows == 512
+
+
+@pytest.mark.realdata
 def test_shuffled_text_permutes_the_item_table(small):
     real = HybridRecommender(FAST, epochs=1)
     ctrl = HybridRecommender(FAST, epochs=1, shuffle_text=True)
