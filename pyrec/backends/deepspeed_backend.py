@@ -8,9 +8,10 @@ Training Deep Learning Models with Over 100 Billion Parameters", KDD 2020; ZeRO:
 SC 2020, arXiv:1910.02054). On a CPU-only machine DeepSpeed auto-detects its CPU accelerator
 ("Setting accelerator to CPU") and pyrec joins a one-process ``gloo`` group.
 
-Launching on many GPUs: ``deepspeed --num_gpus N -m pyrec train ...``; the launcher sets
+Launching on many GPUs: ``deepspeed --num_gpus N --module pyrec train ...``; the launcher sets
 ``RANK``/``LOCAL_RANK``/``WORLD_SIZE``/``MASTER_ADDR``/``MASTER_PORT`` and pyrec reads them
-(:func:`distributed_env`) without overriding them. On CPUs, ``pyrec train --nproc N`` starts the
+(:func:`distributed_env`) without overriding them (DeepSpeed 0.19's runner spells "run a module"
+``--module``, not ``-m``, and adds ``--local_rank=N``, which ``pyrec`` drops). On CPUs, ``pyrec train --nproc N`` starts the
 N processes itself with ``torch.multiprocessing`` (:mod:`pyrec.backends.launch`), setting the same
 variables. Either way every rank trains its shard of each global batch
 (:class:`pyrec.train.Trainer`) and DeepSpeed all-reduces (ZeRO-0) or reduce-scatters (ZeRO-1/2)

@@ -1,7 +1,7 @@
 """Start N local data-parallel processes with ``torch.multiprocessing`` and return rank 0's result.
 
 What ``pyrec train --backend deepspeed --nproc N`` uses on a CPU machine (gloo); on GPUs the same
-per-rank code runs under DeepSpeed's own launcher (``deepspeed --num_gpus N -m pyrec train ...``)
+per-rank code runs under DeepSpeed's own launcher (``deepspeed --num_gpus N --module pyrec train ...``)
 instead. Nothing here communicates between the ranks: each child only gets the launcher
 environment that ``deepspeed``/``torchrun`` would set (``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE``,
 ``LOCAL_WORLD_SIZE``, ``MASTER_ADDR``, ``MASTER_PORT``) and then joins DeepSpeed's process group
