@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from pyrec.diagnostics import ConfigError, DataError, DataWarning, param_error
-from pyrec.train._checkpoint import load_checkpoint, save_checkpoint
+from pyrec.train._checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from pyrec.train.config import TrainConfig, parse_metric
 from pyrec.train.objective import make_objective
 from pyrec.train.sampling import NegativeSampler
@@ -121,16 +121,19 @@ class Trainer:
     rank shuffles the same way (the seed's generator) and trains its :func:`batch_shard` of each
     global batch of ``batch_size`` rows (``ceil(batch_size / world_size)`` rows per rank),
     drawing that shard's negatives from its own :func:`~pyrec.train.seed.make_rank_generator`
-    (seed, rank, epoch). Each rank's loss is weighted by ``world_size x rows / batch rows`` so
-    that DeepSpeed's average of the ranks' gradients is the gradient of the global batch's mean
-    loss, as in one process. The epoch loss is summed over the ranks; only rank 0 validates
-    (its value and elapsed time are broadcast, so every rank takes the same early-stopping and
-    time-budget decisions) and writes checkpoints. Resuming a multi-process run is refused
-    (ZeRO-1/2 optimizer states are partitioned over the ranks; the checkpoint holds rank 0's).
+    (seed, rank, epoch). Each rank's loss is weighted by ``world_size x rows / batch rows``, so
+    DeepSpeed's average of the ranks' gradients is the gradient of the global batch's mean loss
+    for the negatives drawn (BPR: a mean over rows; the sampled softmax scores each shard against
+    its rank's own ``num_negatives`` draw, and in-batch negatives come from the shard). The epoch
+    loss is summed over the ranks. Only rank 0 validates (its value and elapsed time are
+    broadcast, so every rank takes the same early-stopping and time-budget decisions) and writes
+    checkpoints; resuming from a checkpoint with several processes is refused (ZeRO-1/2 optimizer
+    states are partitioned over the ranks; a checkpoint holds rank 0's).
 
     Raises:
         ConfigError: the module lacks a method the objective calls; the loss became non-finite; a
-            checkpoint to resume from belongs to another model; ``resume`` with several processes.
+            checkpoint to resume from belongs to another model; a checkpoint to resume with several
+            processes.
         DataError: the training part is empty, or a user has every item as a positive.
     """
 
@@ -198,7 +201,8 @@ class Trainer:
             )
         self.backend = backend
         self.rank, self.world_size = (backend.rank, backend.world_size) if backend is not None else (0, 1)
-        if self.world_size > 1 and resume:
+        if (self.world_size > 1 and resume and self.checkpoint_dir is not None
+                and (self.checkpoint_dir / CHECKPOINT_NAME).is_file()):
             raise param_error("resume", "Trainer", "False with several data-parallel processes (a "
                               "checkpoint holds rank 0's optimizer state only)", resume)
         if self.rank != 0:  # only rank 0 writes

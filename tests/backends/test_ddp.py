@@ -67,6 +67,7 @@ def test_trainer_refuses_resume_with_several_processes(tmp_path):
     model = get_model("mf", epochs=1)
     split = _tiny_split()
     module = model.build_module(split.n_users, split.n_items, split.train.csr(), split)
+    (tmp_path / "last.pt").write_bytes(b"")  # a checkpoint to resume from
     with pytest.raises(ConfigError, match="'resume'.*data-parallel"):
         Trainer(module, split, model.config, checkpoint_dir=tmp_path, resume=True, backend=_TwoRanks())
 
