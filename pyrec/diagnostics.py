@@ -21,6 +21,7 @@ __all__ = [
     "BackendUnavailable",
     "RBridgeError",
     "NotFittedError",
+    "DistributedError",
     "param_error",
     "validation_message",
 ]
@@ -52,6 +53,10 @@ class RBridgeError(PyrecError, RuntimeError):
 
 class NotFittedError(PyrecError, RuntimeError):
     """A model was asked to score or recommend before ``fit`` (or ``load``) was called."""
+
+
+class DistributedError(PyrecError, RuntimeError):
+    """A process of a data-parallel run failed or timed out (carries the failing rank's message)."""
 
 
 def param_error(name: str, owner: str, expected: str, got: Any) -> ConfigError:

@@ -195,6 +195,8 @@ class RunResult:
         model: the fitted recommender. metrics: tidy ``DataFrame`` (``run_id, dataset, split,
         protocol, seed, architecture, model, metric, value, unit``). summary: ``{"ndcg@10": ...}``
         on the test part. train_time_s: fit wall time, s. out: folder written (or None).
+        rank: the data-parallel rank that returned it; only rank 0 evaluates and writes, so a
+        rank > 0 (under ``deepspeed``/``torchrun``) has empty ``metrics``/``summary``/``info``.
     """
 
     model: Any
@@ -203,6 +205,7 @@ class RunResult:
     train_time_s: float
     out: Path | None = None
     info: dict = field(default_factory=dict)
+    rank: int = 0
 
 
 def _split_name(split: str, ratios) -> str:
@@ -230,6 +233,9 @@ def train_and_evaluate(
     distill: dict | None = None,
     init_from: str | Path | None = None,
     overwrite: bool = False,
+    backend: str | None = None,
+    backend_settings: dict | None = None,
+    nproc: int = 1,
 ) -> RunResult:
     """Load ``dataset``, split it, fit ``model`` on train (early stopping on valid), evaluate on test.
 
@@ -256,6 +262,17 @@ def train_and_evaluate(
             start from (``warm_start_state``), e.g. LoRA fine-tuning of a trained hybrid.
         overwrite: replace a finished run in ``out`` (its results stay until the new run has
             finished; a stale checkpoint is removed first). Without it such a folder is refused.
+        backend: a backend name (:data:`pyrec.backends.BACKENDS`) whose ``prepare_training``
+            drives the steps, e.g. ``"deepspeed"``; None: the model's own trainer (plain Adam).
+        backend_settings: its constructor settings, e.g. ``{"zero_stage": 1, "threads": 1}``
+            (``threads`` is per process).
+        nproc: data-parallel processes started here (:func:`pyrec.backends.launch.run_data_parallel`,
+            ``torch.multiprocessing`` spawn), each training its shard of every global batch of
+            ``batch_size`` (same global batch and epochs as one process); needs a data-parallel
+            backend (``deepspeed``) and no launcher around this process. Under ``deepspeed`` /
+            ``torchrun`` leave it at 1: the launcher's ``RANK``/``WORLD_SIZE`` are used. Either way
+            only rank 0 evaluates and writes ``out``; the other ranks return a :class:`RunResult`
+            with ``rank`` > 0 and nothing else.
 
     Every metric row has an ``optimization`` column (``"none"`` or e.g. ``"lora+quantization"``,
     see :class:`pyrec.optim.strategies.Strategies`); strategy rows are added: quantization
@@ -266,9 +283,12 @@ def train_and_evaluate(
     Raises:
         ConfigError: unknown model / split / config field, a strategy the model cannot take, a
             teacher trained on other interactions, or an ``out`` folder that holds a run (without
-            ``overwrite``/``resume``) or is a teacher/starting point of this run. DataError: data
-            problems (from pyrec.data).
+            ``overwrite``/``resume``) or is a teacher/starting point of this run; ``nproc`` > 1
+            without a data-parallel backend or inside a launcher. DataError: data problems (from
+            pyrec.data). BackendUnavailable: the backend cannot run here. DistributedError: a
+            process of an ``nproc`` > 1 run failed (its rank and message).
     """
+    call = dict(locals())  # the arguments, for the nproc > 1 processes
     import pandas as pd
 
     from pyrec.metrics import evaluate_full_ranking
@@ -276,9 +296,16 @@ def train_and_evaluate(
     from pyrec.models.base import FitOptions
     from pyrec.optim.strategies import Strategies, apply_to_settings, load_teacher
 
+    _check_nproc(nproc, backend)
+    be = None
+    if backend is not None and nproc == 1:
+        from pyrec.backends import get_backend
+
+        be = get_backend(backend, **(backend_settings or {}))
+    rank = be.rank if be is not None else 0
     strategies = Strategies(quantize, lora, distill_from, dict(distill or {}))
     out = Path(out) if out is not None else None
-    if out is not None:
+    if out is not None and rank == 0:  # only rank 0 writes, so only it checks (and cleans) out
         text_model = (config or {}).get("model_path")
         _check_out(out, resume, overwrite, {"--distill-from": distill_from, "--init-from": init_from,
                                             "--text-model": text_model})
@@ -289,6 +316,9 @@ def train_and_evaluate(
     cls = get_model_class(model)
     cfg = apply_to_settings(model, {**(config or {}), "seed": seed}, strategies)
     rec = cls(cfg)  # validates the settings before any data is read
+    if nproc > 1:  # the same call in nproc processes; rank 0's result comes back
+        rec._fit_options(FitOptions(backend=backend), {})  # the model's own check, before spawning
+        return _run_data_parallel({**call, "nproc": 1}, nproc)
 
     data = load_data(dataset, data_dir, min_rating=min_rating)
     the_split_seed = split_seed if split_seed is not None else seed
@@ -297,9 +327,10 @@ def train_and_evaluate(
         raise param_error("ks", "train_and_evaluate", f"list lengths of at most the {sp.n_items} items "
                           f"of {data.name!r}", list(ks))
 
-    opts = FitOptions(progress=progress)
+    opts = FitOptions(progress=progress and rank == 0, backend=be)
     if out is not None and cls.supports("checkpoint_dir"):
-        opts = FitOptions(progress=progress, checkpoint_dir=out / "checkpoint", resume=resume)
+        opts = FitOptions.build(opts, {"checkpoint_dir": out / "checkpoint", "resume": resume},
+                                "train_and_evaluate")
     teacher = load_teacher(strategies.distill_from, sp) if strategies.distill_from else None
     if init_from is not None:
         from pyrec.models import load_model_for_split
@@ -320,6 +351,8 @@ def train_and_evaluate(
     tr_result = getattr(rec, "train_result_", None)
     if resume and tr_result is not None:  # the trainer's time summed over the resumed sessions
         train_time = max(train_time, float(tr_result.train_time_s))
+    if rank != 0:  # a data-parallel rank > 0 trained its shards; rank 0 evaluates and writes
+        return RunResult(rec, pd.DataFrame(), {}, train_time, None, {}, rank=rank)
     res = evaluate_full_ranking(rec.score, sp, part="test", ks=tuple(ks), model_name=model)
 
     name = model if strategies.label == "none" else f"{model}+{strategies.label}"
@@ -365,10 +398,64 @@ def train_and_evaluate(
         "split_seed": the_split_seed,
         "strategies": strategies.to_dict(),
         "init_from": None if init_from is None else str(init_from),
+        "backend": None if be is None else be.describe(),  # incl. zero_stage, world_size
     }
     if out is not None:
         _write(out, rec, metrics, res, tr, run_id, dataset, info)
     return RunResult(rec, metrics, dict(res.summary), train_time, out, info)
+
+
+def _check_nproc(nproc: int, backend: str | None) -> None:
+    """``nproc`` > 1 needs a data-parallel backend and no launcher around this process."""
+    import os
+
+    from pyrec.diagnostics import ConfigError
+
+    if isinstance(nproc, bool) or not isinstance(nproc, int) or nproc < 1:
+        raise param_error("nproc", "train_and_evaluate", "an int in [1, inf)", nproc)
+    if nproc == 1:
+        return
+    from pyrec.backends.registry import backend_class
+
+    if backend is None or not backend_class(backend).data_parallel:
+        raise param_error("nproc", "train_and_evaluate", "1 unless the backend trains data-parallel "
+                          f"('deepspeed'; got backend {backend!r})", nproc)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise ConfigError(f"nproc={nproc} inside a launcher that already started "
+                          f"{os.environ['WORLD_SIZE']} processes (WORLD_SIZE); under deepspeed/torchrun "
+                          "leave nproc at 1.")
+
+
+def _run_data_parallel(call: dict, nproc: int) -> RunResult:
+    """``train_and_evaluate(**call)`` in ``nproc`` processes; rank 0's :class:`RunResult`.
+
+    The fitted model comes back through pyrec's own saved form (``Recommender.save`` by rank 0
+    into a temporary folder, :func:`pyrec.models.load_model` here, ``train_result_`` restored):
+    the live module carries DeepSpeed's hooks and ZeRO state, which do not pickle.
+    """
+    import tempfile
+    from dataclasses import replace
+
+    from pyrec.backends.launch import run_data_parallel
+    from pyrec.models import load_model
+
+    with tempfile.TemporaryDirectory(prefix="pyrec-ddp-model-") as tmp:
+        run, train_result = run_data_parallel(_run_rank, (call, str(Path(tmp) / "model")), nproc=nproc)
+        model = load_model(Path(tmp) / "model")
+    model.train_result_ = train_result
+    return replace(run, model=model)
+
+
+def _run_rank(call: dict, model_dir: str):
+    """One rank of an ``nproc`` > 1 run (the spawned processes' entry point): rank 0 saves the
+    model to ``model_dir`` and returns ``(RunResult without the model, TrainResult)``."""
+    from dataclasses import replace
+
+    run = train_and_evaluate(**call)
+    if run.rank != 0:
+        return None
+    run.model.save(model_dir)
+    return replace(run, model=None), getattr(run.model, "train_result_", None)
 
 
 def _run_root(path: Path) -> Path:

@@ -27,6 +27,7 @@ _LAZY = {
     "distributed_env": "pyrec.backends.deepspeed_backend",
     "init_distributed": "pyrec.backends.deepspeed_backend",
     "init_inference": "pyrec.backends.deepspeed_backend",
+    "run_data_parallel": "pyrec.backends.launch",
     "FPGASimBackend": "pyrec.backends.fpga_sim",
     "FPGADeployment": "pyrec.backends.fpga_sim",
     "HLSHead": "pyrec.backends.hls",

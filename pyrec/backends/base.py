@@ -59,6 +59,8 @@ class Backend:
     runs_dynamic_int8: ClassVar[bool] = True
     #: dtypes this backend accepts
     dtypes: ClassVar[tuple[str, ...]] = tuple(DTYPES)
+    #: True when training can run as several data-parallel processes (``train_and_evaluate(nproc=N)``)
+    data_parallel: ClassVar[bool] = False
 
     def __init__(self, threads: int | None = None, dtype: Literal["fp32", "bf16", "fp16"] = "fp32") -> None:
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
@@ -117,9 +119,32 @@ class Backend:
         return obj.to(self.device) if hasattr(obj, "to") else obj
 
     # ---- training -----------------------------------------------------------------------------
-    def prepare_training(self, module, optimizer) -> "TrainStep":
-        """Wrap ``module`` and its ``optimizer`` for the trainer's batch loop (see :class:`TrainStep`)."""
+    def prepare_training(self, module, optimizer, micro_batch: int | None = None) -> "TrainStep":
+        """Wrap ``module`` and its ``optimizer`` for the trainer's batch loop (see :class:`TrainStep`).
+
+        ``micro_batch`` (rows one process trains per step) is a hint for backends that record it
+        (DeepSpeed's ``train_micro_batch_size_per_gpu``); this one ignores it.
+        """
         return TrainStep(self.to_device(module), optimizer, self)
+
+    # ---- data parallelism (one process here; see DeepSpeedBackend for several) -----------------
+    @property
+    def rank(self) -> int:
+        """This process's rank among :attr:`world_size` data-parallel processes (0 here)."""
+        return 0
+
+    @property
+    def world_size(self) -> int:
+        """Number of data-parallel training processes (1 here)."""
+        return 1
+
+    def broadcast_from_rank0(self, values: list[float]) -> list[float]:
+        """Rank 0's ``values`` on every rank (the trainer's shared decisions); identity here."""
+        return [float(v) for v in values]
+
+    def all_reduce_sum(self, values: list[float]) -> list[float]:
+        """Element-wise sum of ``values`` over the ranks (e.g. an epoch's loss); identity here."""
+        return [float(v) for v in values]
 
     # ---- reporting ----------------------------------------------------------------------------
     @property

@@ -8,9 +8,14 @@ Training Deep Learning Models with Over 100 Billion Parameters", KDD 2020; ZeRO:
 SC 2020, arXiv:1910.02054). On a CPU-only machine DeepSpeed auto-detects its CPU accelerator
 ("Setting accelerator to CPU") and pyrec joins a one-process ``gloo`` group.
 
-Launching on many GPUs: ``deepspeed --num_gpus N -m pyrec train ...``; the launcher sets
+Launching on many GPUs: ``deepspeed --num_gpus N --module pyrec train ...``; the launcher sets
 ``RANK``/``LOCAL_RANK``/``WORLD_SIZE``/``MASTER_ADDR``/``MASTER_PORT`` and pyrec reads them
-(:func:`distributed_env`) without overriding them.
+(:func:`distributed_env`) without overriding them (DeepSpeed 0.19's runner spells "run a module"
+``--module``, not ``-m``, and adds ``--local_rank=N``, which ``pyrec`` drops). On CPUs, ``pyrec train --nproc N`` starts the
+N processes itself with ``torch.multiprocessing`` (:mod:`pyrec.backends.launch`), setting the same
+variables. Either way every rank trains its shard of each global batch
+(:class:`pyrec.train.Trainer`) and DeepSpeed all-reduces (ZeRO-0) or reduce-scatters (ZeRO-1/2)
+the gradients, averaged over the ranks.
 """
 
 from __future__ import annotations
@@ -18,12 +23,12 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
-import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Iterable, Literal
 
 from pyrec.backends.base import Backend, TrainStep
+from pyrec.backends.launch import free_port
 from pyrec.diagnostics import BackendUnavailable, param_error
 
 __all__ = [
@@ -107,12 +112,6 @@ def make_deepspeed_config(
     return cfg
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def distributed_env() -> dict[str, Any]:
     """Rank facts for this process, setting a one-process rendezvous when no launcher did.
 
@@ -126,7 +125,7 @@ def distributed_env() -> dict[str, Any]:
     launched = "WORLD_SIZE" in os.environ
     if not launched:
         os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
-        os.environ.setdefault("MASTER_PORT", str(_free_port()))
+        os.environ.setdefault("MASTER_PORT", str(free_port()))
         os.environ.update(RANK="0", WORLD_SIZE="1", LOCAL_RANK="0")
     return {
         "launched": launched,
@@ -136,16 +135,22 @@ def distributed_env() -> dict[str, Any]:
     }
 
 
-def init_distributed(dist_backend: str | None = None) -> dict[str, Any]:
+def init_distributed(dist_backend: str | None = None, timeout_s: float | None = None) -> dict[str, Any]:
     """Join (or create) the process group through ``deepspeed.init_distributed``; idempotent.
 
     Args:
         dist_backend: ``gloo``, ``nccl``, ... ; None picks ``nccl`` when CUDA is available and
             ``gloo`` otherwise.
+        timeout_s: seconds a collective (or the rendezvous) may wait for the other ranks before it
+            raises instead of hanging (``init_process_group(timeout=...)``, torch.distributed
+            docs); None keeps DeepSpeed's default (``deepspeed.constants.default_pg_timeout``:
+            10 min, or ``$DEEPSPEED_TIMEOUT`` minutes).
 
     Returns:
         :func:`distributed_env`'s dict plus ``"dist_backend"``.
     """
+    import datetime
+
     import deepspeed
     import torch
 
@@ -153,7 +158,8 @@ def init_distributed(dist_backend: str | None = None) -> dict[str, Any]:
     if dist_backend is None:
         dist_backend = "nccl" if torch.cuda.is_available() else "gloo"
     if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
-        deepspeed.init_distributed(dist_backend=dist_backend, verbose=False)
+        extra = {} if timeout_s is None else {"timeout": datetime.timedelta(seconds=float(timeout_s))}
+        deepspeed.init_distributed(dist_backend=dist_backend, verbose=False, **extra)
     return {**env, "dist_backend": dist_backend}
 
 
@@ -186,12 +192,19 @@ class DeepSpeedBackend(Backend):
         dtype: ``fp32``, ``bf16`` or ``fp16`` (DeepSpeed's mixed precision, not autocast).
         dist_backend: process-group backend (default ``gloo`` on CPU, ``nccl`` on CUDA).
         threads: intra-op CPU threads.
+        dist_timeout_s: seconds a collective waits for the other ranks before raising
+            (:func:`init_distributed`); None: DeepSpeed's default.
+
+    Data parallelism: :attr:`rank` / :attr:`world_size` come from the process group once joined,
+    before that from ``RANK`` / ``WORLD_SIZE`` (set by ``deepspeed``/``torchrun`` or by
+    :func:`pyrec.backends.launch.run_data_parallel`); 0 / 1 when neither is set.
 
     Raises:
         BackendUnavailable: the ``deepspeed`` package is not installed (``pip install pyrec[deepspeed]``).
     """
 
     name: ClassVar[str] = "deepspeed"
+    data_parallel: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -203,7 +216,10 @@ class DeepSpeedBackend(Backend):
         offload_optimizer: bool = False,
         dist_backend: str | None = None,
         threads: int | None = None,
+        dist_timeout_s: float | None = None,
     ) -> None:
+        if dist_timeout_s is not None and not (isinstance(dist_timeout_s, (int, float)) and dist_timeout_s > 0):
+            raise param_error("dist_timeout_s", "DeepSpeedBackend", "None or a float in (0, inf)", dist_timeout_s)
         super().__init__(threads=threads, dtype=dtype)
         self.config = make_deepspeed_config(
             zero_stage=zero_stage, dtype=dtype, grad_accum=grad_accum, micro_batch=micro_batch,
@@ -211,6 +227,7 @@ class DeepSpeedBackend(Backend):
         )
         self.zero_stage = zero_stage
         self.dist_backend = dist_backend
+        self.dist_timeout_s = dist_timeout_s
 
     @classmethod
     def check_available(cls) -> tuple[bool, str]:
@@ -237,13 +254,62 @@ class DeepSpeedBackend(Backend):
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
 
-    def prepare_training(self, module, optimizer) -> TrainStep:
-        """``deepspeed.initialize(model=module, optimizer=optimizer, config=self.config)``."""
+    def prepare_training(self, module, optimizer, micro_batch: int | None = None) -> TrainStep:
+        """Join the process group, then ``deepspeed.initialize(model=module, optimizer=optimizer,
+        config=...)``; ``micro_batch`` (rows per rank per step), when given, replaces the config's
+        ``train_micro_batch_size_per_gpu`` (DeepSpeed then derives ``train_batch_size`` =
+        micro_batch x grad_accum x world_size)."""
         import deepspeed
 
-        init_distributed(self.dist_backend)
-        engine, _, _, _ = deepspeed.initialize(model=module, optimizer=optimizer, config=self.config)
+        init_distributed(self.dist_backend, self.dist_timeout_s)
+        config = dict(self.config)
+        if micro_batch is not None:
+            config["train_micro_batch_size_per_gpu"] = int(micro_batch)
+        engine, _, _, _ = deepspeed.initialize(model=module, optimizer=optimizer, config=config)
         return _EngineStep(engine, self)
+
+    @staticmethod
+    def _group_ready() -> bool:
+        import torch
+
+        return torch.distributed.is_available() and torch.distributed.is_initialized()
+
+    @property
+    def rank(self) -> int:
+        if self._group_ready():
+            import torch
+
+            return int(torch.distributed.get_rank())
+        return int(os.environ.get("RANK", 0))
+
+    @property
+    def world_size(self) -> int:
+        if self._group_ready():
+            import torch
+
+            return int(torch.distributed.get_world_size())
+        return int(os.environ.get("WORLD_SIZE", 1))
+
+    def _collective(self, values: list[float], op: str) -> list[float]:
+        """``deepspeed.comm.broadcast(src=0)`` / ``all_reduce(SUM)`` of a float64 tensor of ``values``."""
+        if self.world_size == 1:
+            return [float(v) for v in values]
+        import deepspeed.comm as dist
+        import torch
+
+        device = self.device if self.device.type == "cuda" else torch.device("cpu")  # nccl: CUDA tensors
+        t = torch.tensor([float(v) for v in values], dtype=torch.float64, device=device)
+        if op == "broadcast":
+            dist.broadcast(t, src=0)
+        else:
+            dist.all_reduce(t)
+        return t.cpu().tolist()
+
+    def broadcast_from_rank0(self, values: list[float]) -> list[float]:
+        return self._collective(values, "broadcast")
+
+    def all_reduce_sum(self, values: list[float]) -> list[float]:
+        return self._collective(values, "all_reduce")
 
     @property
     def label(self) -> str:
@@ -252,7 +318,7 @@ class DeepSpeedBackend(Backend):
     def describe(self) -> dict:
         out = super().describe()
         out["zero_stage"] = self.zero_stage
-        out["world_size"] = int(os.environ.get("WORLD_SIZE", 1))
+        out["world_size"] = self.world_size
         return out
 
 

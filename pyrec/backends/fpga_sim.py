@@ -171,7 +171,7 @@ class FPGASimBackend(Backend):
         out["hardware"] = f"simulated {s['part']} @ {1e3 / s['clock_period_ns']:.0f} MHz (host: {out['hardware']})"
         return out
 
-    def prepare_training(self, module, optimizer):
+    def prepare_training(self, module, optimizer, micro_batch=None):
         raise ConfigError("fpga-sim is an inference (serving) backend; train on cpu/cuda/deepspeed, then deploy()")
 
     def export(self, head, in_features: int | None = None):

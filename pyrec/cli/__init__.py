@@ -39,12 +39,30 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
         sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
+def _drop_local_rank(argv: list[str]) -> list[str]:
+    """``argv`` without the ``--local_rank=N`` (or ``--local_rank N``) that DeepSpeed's launcher
+    adds after the script (``deepspeed/launcher/launch.py``, unless ``--no_local_rank``); the
+    rank is read from ``LOCAL_RANK`` instead."""
+    out, skip = [], False
+    for i, arg in enumerate(argv):
+        if skip:
+            skip = False
+        elif arg.startswith("--local_rank="):
+            continue
+        elif arg == "--local_rank" and i + 1 < len(argv):
+            skip = True
+        else:
+            out.append(arg)
+    return out
+
+
 def main() -> None:
-    """Console-script entry point (``pyrec``)."""
+    """Console-script entry point (``pyrec``; ``python -m pyrec``; ``deepspeed --module pyrec``)."""
+    import sys
     import warnings
 
     warnings.showwarning = _show_warning
-    app()
+    app(args=_drop_local_rank(sys.argv[1:]))
 
 
 __all__ = ["app", "main"]

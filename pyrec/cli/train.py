@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from pyrec.cli._errors import EXIT_INTERRUPTED, fail
+from pyrec.cli._errors import EXIT_FAILED, EXIT_INTERRUPTED, fail
 from pyrec.data.split import PROTOCOLS as _SPLITS  # the split protocols pyrec.data owns
 from pyrec.models.registry import MODELS  # the model registry owns the names
 
@@ -73,7 +73,24 @@ def train(
     sets: list[str] = typer.Option(
         [], "--set", help="Any config field, key=value (repeatable), e.g. --set num_layers=3."
     ),
-    threads: int = typer.Option(2, "--threads", min=1, help="torch CPU threads."),
+    threads: int = typer.Option(
+        2, "--threads", min=1, help="torch CPU threads (shared by the --nproc processes)."
+    ),
+    backend: str = typer.Option(
+        "cpu", "--backend",
+        help="Who drives the training steps: cpu (the model's own trainer, plain Adam) or "
+        "deepspeed (deepspeed.initialize: ZeRO, data parallelism; also under `deepspeed --module "
+        "pyrec train ...`).",
+    ),
+    zero_stage: int = typer.Option(
+        0, "--zero-stage", min=0, max=2, help="ZeRO stage with --backend deepspeed (0, 1 or 2)."
+    ),
+    nproc: int = typer.Option(
+        1, "--nproc", min=1,
+        help="Data-parallel training processes started here (gloo on CPU) with --backend "
+        "deepspeed; each trains batch_size/nproc rows of every batch. Under DeepSpeed's launcher "
+        "keep 1.",
+    ),
     resume: bool = typer.Option(
         False, "--resume", help="Resume from <out>/checkpoint when present."
     ),
@@ -142,6 +159,13 @@ def train(
                 f"The '--split' option must be one of {list(_SPLITS)}. Got {split!r} instead."
             )
         )
+    if backend not in ("cpu", "deepspeed"):
+        fail(ValueError(f"The '--backend' option must be one of ['cpu', 'deepspeed']. Got {backend!r} "
+                        "instead."))
+    for option, value, default in (("--zero-stage", zero_stage, 0), ("--nproc", nproc, 1)):
+        if backend != "deepspeed" and value != default:
+            fail(ValueError(f"The '{option}' option needs --backend deepspeed. Got {option} {value} "
+                            f"with --backend {backend}."))
     from pyrec.optim.strategies import QUANTIZE_METHODS, parse_options
 
     if text_model is not None and model.lower() not in ("llm", "hybrid"):
@@ -175,6 +199,7 @@ def train(
     import torch
 
     from pyrec.data import dataset_label
+    from pyrec.diagnostics import DistributedError
     from pyrec.pipeline import train_and_evaluate
 
     torch.set_num_threads(max(1, threads))
@@ -201,12 +226,20 @@ def train(
             distill=distill_opts,
             init_from=init_from,
             overwrite=force,
+            backend=None if backend == "cpu" else backend,
+            backend_settings=None if backend == "cpu" else
+            {"zero_stage": zero_stage, "threads": max(1, threads // nproc)},
+            nproc=nproc,
         )
+    except DistributedError as e:  # a training process failed: the work ran, it did not finish
+        fail(e, code=EXIT_FAILED)
     except PyrecError as e:
         fail(e)
     except KeyboardInterrupt:  # the trainer checkpointed each epoch: --resume continues
         fail(f"interrupted; the last finished epoch is kept in {out / 'checkpoint'}: run the same "
              "command with --resume to continue.", code=EXIT_INTERRUPTED)
+    if run.rank != 0:  # under deepspeed/torchrun: rank 0 reports
+        return
     table = Table(
         title=f"{model} · {dataset} · {run.info['split']} · seed {seed}",
         caption="test part, full ranking",
@@ -226,6 +259,9 @@ def train(
     strategy = run.info["strategies"]["optimization"]
     if strategy != "none":
         table.add_row("optimization", strategy)
+    if backend != "cpu":
+        world = nproc if nproc > 1 else int(os.environ.get("WORLD_SIZE", 1))
+        table.add_row("backend", f"{backend} ZeRO-{zero_stage} · {world} process{'es' * (world > 1)}")
     extra = dict(zip(run.metrics.metric, run.metrics.value))
     if "teacher_ndcg@10" in extra:
         table.add_row("teacher NDCG@10", f"{extra['teacher_ndcg@10']:.4f}")

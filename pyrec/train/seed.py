@@ -12,7 +12,7 @@ import numpy as np
 
 from pyrec.diagnostics import param_error
 
-__all__ = ["make_generators", "resolve_device", "seed_everything"]
+__all__ = ["make_generators", "make_rank_generator", "resolve_device", "seed_everything"]
 
 
 def _check_seed(seed, owner: str) -> int:
@@ -58,6 +58,25 @@ def make_generators(seed: int, device: str = "cpu"):
     gen = torch.Generator(device=device)
     gen.manual_seed(int(torch_ss.generate_state(1, dtype=np.uint64)[0] % 2**63))
     return gen, np.random.default_rng(np_ss)
+
+
+def make_rank_generator(seed: int, rank: int, epoch: int):
+    """The ``torch.Generator`` of one data-parallel rank in one epoch (its negatives).
+
+    Seeded from ``np.random.SeedSequence([seed, rank, epoch])``: reproducible for a given
+    (seed, rank, epoch), different between ranks (so ranks draw distinct negatives) and needing no
+    saved state to resume an epoch.
+
+    Raises:
+        ConfigError: ``seed`` is not an int in [0, 2**63).
+    """
+    import torch
+
+    seed = _check_seed(seed, "make_rank_generator")
+    state = np.random.SeedSequence([seed, int(rank), int(epoch)]).generate_state(1, dtype=np.uint64)[0]
+    gen = torch.Generator()
+    gen.manual_seed(int(state % 2**63))
+    return gen
 
 
 def resolve_device(device: str | None = None) -> str:

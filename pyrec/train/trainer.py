@@ -20,13 +20,32 @@ import numpy as np
 import torch
 
 from pyrec.diagnostics import ConfigError, DataError, DataWarning, param_error
-from pyrec.train._checkpoint import load_checkpoint, save_checkpoint
+from pyrec.train._checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from pyrec.train.config import TrainConfig, parse_metric
 from pyrec.train.objective import make_objective
 from pyrec.train.sampling import NegativeSampler
-from pyrec.train.seed import make_generators, resolve_device
+from pyrec.train.seed import make_generators, make_rank_generator, resolve_device
 
-__all__ = ["TrainResult", "Trainer"]
+__all__ = ["TrainResult", "Trainer", "batch_shard"]
+
+
+def batch_shard(start: int, stop: int, rank: int, world_size: int) -> tuple[slice, int]:
+    """The rows of the global batch ``[start, stop)`` that data-parallel rank ``rank`` trains.
+
+    Contiguous, as even as possible (``numpy.array_split`` sizes: the first ``(stop - start) %
+    world_size`` ranks get one more row), disjoint, and together the whole batch. A rank whose
+    share is empty (a last batch with fewer rows than ranks) gets the batch's first row with
+    weight 0 so that it still joins the gradient all-reduce.
+
+    Returns:
+        ``(rows, count)``: the slice of the epoch's rows, and how many of them are this rank's
+        (0 for the weight-0 stand-in row).
+    """
+    size = stop - start
+    lo, hi = start + size * rank // world_size, start + size * (rank + 1) // world_size
+    if hi > lo:
+        return slice(lo, hi), hi - lo
+    return slice(start, start + 1), 0
 
 
 #: settings that may differ between a checkpoint and the run that resumes it (the budget)
@@ -98,9 +117,23 @@ class Trainer:
             stages 0-2; the module's ``bpr_forward`` / ``embed_batch`` is called directly, so
             ZeRO-3 parameter gathering hooks do not run). None trains with plain Adam.
 
+    Data parallelism (a backend with ``world_size`` > 1, e.g. DeepSpeed in N processes): every
+    rank shuffles the same way (the seed's generator) and trains its :func:`batch_shard` of each
+    global batch of ``batch_size`` rows (``ceil(batch_size / world_size)`` rows per rank),
+    drawing that shard's negatives from its own :func:`~pyrec.train.seed.make_rank_generator`
+    (seed, rank, epoch). Each rank's loss is weighted by ``world_size x rows / batch rows``, so
+    DeepSpeed's average of the ranks' gradients is the gradient of the global batch's mean loss
+    for the negatives drawn (BPR: a mean over rows; the sampled softmax scores each shard against
+    its rank's own ``num_negatives`` draw, and in-batch negatives come from the shard). The epoch
+    loss is summed over the ranks. Only rank 0 validates (its value and elapsed time are
+    broadcast, so every rank takes the same early-stopping and time-budget decisions) and writes
+    checkpoints; resuming from a checkpoint with several processes is refused (ZeRO-1/2 optimizer
+    states are partitioned over the ranks; a checkpoint holds rank 0's).
+
     Raises:
         ConfigError: the module lacks a method the objective calls; the loss became non-finite; a
-            checkpoint to resume from belongs to another model.
+            checkpoint to resume from belongs to another model; a checkpoint to resume with several
+            processes.
         DataError: the training part is empty, or a user has every item as a positive.
     """
 
@@ -167,7 +200,17 @@ class Trainer:
                 "bpr_forward / embed_batch directly, bypassing ZeRO-3 parameter gathering)", backend,
             )
         self.backend = backend
-        self.train_step = backend.prepare_training(module, self.optimizer) if backend is not None else None
+        self.rank, self.world_size = (backend.rank, backend.world_size) if backend is not None else (0, 1)
+        if (self.world_size > 1 and resume and self.checkpoint_dir is not None
+                and (self.checkpoint_dir / CHECKPOINT_NAME).is_file()):
+            raise param_error("resume", "Trainer", "False with several data-parallel processes (a "
+                              "checkpoint holds rank 0's optimizer state only)", resume)
+        if self.rank != 0:  # only rank 0 writes
+            self.checkpoint_dir = None
+        self.train_step = (
+            backend.prepare_training(module, self.optimizer, micro_batch=-(-config.batch_size // self.world_size))
+            if backend is not None else None
+        )
 
         self.epoch = 0
         self.best_metric = -math.inf
@@ -197,18 +240,27 @@ class Trainer:
         n = self.users.numel()
         perm = torch.randperm(n, generator=self.generator)
         users, pos = self.users[perm], self.items[perm]
-        objective = self.objective
-        neg = objective.epoch_negatives(users, cfg.batch_size, self.generator)
-        total, logs = 0.0, {}
+        objective, world = self.objective, self.world_size
+        # one process: the seed's generator, as always; several: each rank its own negatives
+        neg_gen = self.generator if world == 1 else make_rank_generator(cfg.seed, self.rank, self.epoch)
+        neg = objective.epoch_negatives(users, cfg.batch_size, neg_gen)
+        total, logs, seen = 0.0, {}, 0
         n_batches = -(-n // cfg.batch_size)
         for batch, start in enumerate(range(0, n, cfg.batch_size), 1):
-            sl = slice(start, start + cfg.batch_size)
-            nb = objective.batch_negatives(neg, batch - 1, sl).to(self.device)
-            ub, pb = users[sl].to(self.device), pos[sl].to(self.device)
+            if world == 1:
+                rows, count = slice(start, start + cfg.batch_size), None
+            else:
+                stop = min(start + cfg.batch_size, n)
+                rows, count = batch_shard(start, stop, self.rank, world)
+            nb = objective.batch_negatives(neg, batch - 1, rows).to(self.device)
+            ub, pb = users[rows].to(self.device), pos[rows].to(self.device)
+            count = ub.shape[0] if count is None else count
             with self.backend.autocast() if self.backend is not None else nullcontext():
                 loss, batch_logs = objective(module, ub, pb, nb)
+            # several ranks: DeepSpeed averages their gradients, so weight each by its share
+            step_loss = loss if world == 1 else loss * (world * count / (stop - start))
             if self.train_step is not None:
-                self.train_step.backward(loss)
+                self.train_step.backward(step_loss)
                 self.train_step.step()
             else:
                 self.optimizer.zero_grad(set_to_none=True)
@@ -220,14 +272,18 @@ class Trainer:
                     f"Training diverged at epoch {self.epoch + 1} (loss={value}); the 'learning_rate' "
                     f"parameter ({cfg.learning_rate}) is probably too large."
                 )
-            total += value * ub.shape[0]
+            total, seen = total + value * count, seen + count
             for key, val in (batch_logs or {}).items():
-                logs[key] = logs.get(key, 0.0) + float(val) * ub.shape[0]
+                logs[key] = logs.get(key, 0.0) + float(val) * count
             if self._beat is not None and batch < n_batches and self._beat.due():  # a long epoch
                 from pyrec._progress import emit
 
                 emit(f"{self._epoch_tag(self.epoch + 1)} {self.desc}: batch {batch}/{n_batches}, "
-                     f"loss {total / min(n, start + cfg.batch_size):.4f} so far")
+                     f"loss {total / max(seen, 1):.4f} so far")
+        if world > 1:  # the epoch's sums over every rank's rows (the same keys on every rank)
+            keys = sorted(logs)
+            total, *sums = self.backend.all_reduce_sum([total, *(logs[k] for k in keys)])
+            logs = dict(zip(keys, sums))
         stats = {"loss": total / n, **{k: v / n for k, v in logs.items()}}
         stats["epoch_time_s"] = time.perf_counter() - t0
         return stats
@@ -295,8 +351,11 @@ class Trainer:
                 evaluated = self.has_valid and (
                     self.epoch % cfg.eval_every == 0 or self.epoch == cfg.epochs
                 )
+                value = self.validate() if evaluated and self.rank == 0 else float("nan")
+                if self.world_size > 1:  # rank 0's validation and clock decide for every rank
+                    value, elapsed = self.backend.broadcast_from_rank0([value, time.perf_counter() - t0])
+                    t0 = time.perf_counter() - elapsed
                 if evaluated:
-                    value = self.validate()
                     record[name] = value
                     if value > self.best_metric + cfg.min_delta or self.best_state is None:
                         self.best_metric, self.best_epoch, self.bad_evals = value, self.epoch, 0
