@@ -95,3 +95,28 @@ def test_llm_fine_tuning_top_blocks_ends_with_the_encoders_own_table(ml100k_dir)
     assert torch.allclose(table, again, atol=1e-5)  # re-encoded from the cache = merged encoder
     frozen = LLMRecommender(epochs=1, embedding_size=8, max_length=16).fit(split, progress=False)
     assert (table - frozen.module_.tower.text_emb).abs().max() > 1e-4  # the top block did learn
+
+
+@pytest.mark.realdata
+def test_another_architecture_by_path_distilbert(tmp_path):
+    """The cache finds DistilBERT's blocks (``transformer.layer``) and its LoRA targets (q_lin,
+    v_lin) in a local folder given by path (a small randomly initialised DistilBERT with MiniLM's
+    tokenizer: the architecture is what is tested, not the weights)."""
+    from transformers import AutoTokenizer, DistilBertConfig, DistilBertModel
+
+    from pyrec.models.text_encoder import default_model_path
+
+    tok = AutoTokenizer.from_pretrained(str(default_model_path()), local_files_only=True)
+    torch.manual_seed(0)
+    DistilBertModel(DistilBertConfig(vocab_size=tok.vocab_size, dim=64, hidden_dim=128, n_layers=3,
+                                     n_heads=2)).save_pretrained(tmp_path)
+    tok.save_pretrained(tmp_path)
+    texts = ["Toy Story (1995)", "GoldenEye", "The Matrix Reloaded and more words than that"]
+    enc = TextEncoder(model_path=str(tmp_path), trainable="lora", trainable_layers=1, max_length=16)
+    assert enc.lora_report_.adapted_modules == [
+        "base_model.model.transformer.layer.2.attention.q_lin",
+        "base_model.model.transformer.layer.2.attention.v_lin"]
+    ids, mask = _tokens(enc, texts)
+    enc.cache_frozen_blocks(ids, mask)
+    assert torch.allclose(enc.encode_from_block_cache(), enc.encode(texts, show_progress=False),
+                          atol=1e-5)
