@@ -26,9 +26,13 @@ Exponents: least squares of log(value) on log(interactions) per model and quanti
 memory peaks under 1 MiB, i.e. reused allocator memory, left out).
 
 Cost at 10⁷ (``--sizes 1e5,1e6,1e7``, 60,606 users x 37,037 items): generating and splitting take
-≈ 45 s; EASE is skipped (37,037 > max_items); one LightGCN epoch is ≈ 1,967 batches of ≈ 1.25 s
-on 2 cores (≈ 40 min), because every 4,096-triple batch propagates the whole graph (16M nonzeros
-x 2 layers, forward and backward): epoch time grows like (n / batch) x n, so budget for it.
+≈ 45 s; EASE is skipped (37,037 > max_items); one LightGCN epoch of 4,096-triple batches is
+≈ 1,967 batches of ≈ 1.25 s on 2 cores (≈ 40 min), because every batch propagates the whole graph
+(16M nonzeros x 2 layers, forward and backward): epoch time grows like (n / batch) x n. So from
+``--big-batch-from`` (10⁷) LightGCN trains with ``--big-batch`` triples per batch (262,144: 31
+batches per epoch), recorded per row as ``train_batch_size``; its seconds per epoch are not
+comparable with the smaller sizes' (fewer propagations), its memory is (the graph, the embeddings
+and one propagation's activations dominate; the batch adds ``batch x d`` floats).
 
 Usage::
 
@@ -87,14 +91,15 @@ def _evaluate(model, split, repeats: int, batch_size: int) -> dict:
             "ndcg@10": ndcg}
 
 
-def bench_lightgcn(split, epochs: int, eval_repeats: int, batch_size: int) -> dict:
+def bench_lightgcn(split, epochs: int, eval_repeats: int, batch_size: int, train_batch: int = 4096) -> dict:
     from pyrec.models import get_model
 
-    model = get_model("lightgcn", epochs=epochs, eval_every=10_000, patience=None, seed=0)
+    model = get_model("lightgcn", epochs=epochs, eval_every=10_000, patience=None, seed=0,
+                      batch_size=train_batch)
     _, fit_s, peak = _measured(lambda: model.fit(split))
     epoch_times = [float(r["epoch_time_s"]) for r in model.train_result_.history]
     out = {"train_s_per_epoch": statistics.median(epoch_times), "epoch_time_s_all": epoch_times,
-           "fit_wall_s": fit_s, "train_peak_mib": peak}
+           "fit_wall_s": fit_s, "train_peak_mib": peak, "train_batch_size": train_batch}
     out.update(_evaluate(model, split, eval_repeats, batch_size))
     return out
 
@@ -141,13 +146,14 @@ def bench_random(split, eval_repeats: int, batch_size: int) -> dict:
 
 def fit_exponents(rows: list[dict]) -> dict:
     """{model: {quantity: slope of log(value) on log(interactions)}} over sizes with a value
-    (memory peaks under ``MIN_FIT_MIB`` left out)."""
+    (memory peaks under ``MIN_FIT_MIB`` left out; seconds per epoch only at the 4,096 batch)."""
     out: dict = {}
     for model in sorted({r["model"] for r in rows}):
         for q in QUANTITIES:
             floor = MIN_FIT_MIB if q.endswith("_mib") else 0.0
             pts = [(r["interactions"], r[q]) for r in rows
-                   if r["model"] == model and isinstance(r.get(q), (int, float)) and r[q] > floor]
+                   if r["model"] == model and isinstance(r.get(q), (int, float)) and r[q] > floor
+                   and (q != "train_s_per_epoch" or r.get("train_batch_size", 4096) == 4096)]
             if len(pts) >= 2:
                 x, y = np.log([p[0] for p in pts]), np.log([p[1] for p in pts])
                 out.setdefault(model, {})[q] = float(np.polyfit(x, y, 1)[0])
@@ -240,7 +246,9 @@ def _worker(n: int, model: str, args) -> dict:
                "model": model, "repeats": reps}
         log(f"n={n:.0e} {model}: {split.n_users} users x {split.n_items} items, generated+split in {gen_s:.1f} s")
         if model == "lightgcn":
-            r = bench_lightgcn(split, args.epochs, reps, args.eval_batch_size)
+            big = n >= args.big_batch_from
+            r = bench_lightgcn(split, args.epochs, reps, args.eval_batch_size,
+                               args.big_batch if big else 4096)
             log(f"  lightgcn: {r['train_s_per_epoch']:.2f} s/epoch (+{r['train_peak_mib']:.0f} MiB), "
                 f"eval {r['eval_s']:.2f} s (+{r['eval_peak_mib']:.0f} MiB), ndcg@10 {r['ndcg@10']:.4f}")
         elif model == "ease":
@@ -268,6 +276,11 @@ def main(argv=None) -> dict:
     ap.add_argument("--repeat-below", type=float, default=2e6,
                     help="sizes at or above this are measured once")
     ap.add_argument("--eval-batch-size", type=int, default=1024)
+    ap.add_argument("--big-batch", type=int, default=262_144,
+                    help="LightGCN training batch at sizes >= --big-batch-from (4,096 below)")
+    ap.add_argument("--big-batch-from", type=float, default=1e7,
+                    help="interactions from which LightGCN trains with --big-batch (an epoch of "
+                         "4,096-triple batches at 10^7 is ~40 min on 2 cores)")
     ap.add_argument("--zipf-a", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(DEFAULT_OUT))
