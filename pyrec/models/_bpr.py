@@ -192,11 +192,24 @@ class BPRRecommender(Recommender):
                 self.user_emb_, self.item_emb_ = (
                     e.cpu() for e in final_embeddings(self.module_, similarity)
                 )
+        self._rows = None
+        if self.user_emb_ is not None:  # the serving path's mat-vec operands (views, no copy)
+            self._rows = (self.user_emb_.float().contiguous().numpy(),
+                          self.item_emb_.float().contiguous().numpy())
 
     def __getstate__(self) -> dict:  # the cached scorer is a closure: rebuild it after unpickling
         state = dict(self.__dict__)
-        state["_scorer"] = None
+        state["_scorer"] = state["_rows"] = None
         return state
+
+    def _score_row(self, user: int) -> np.ndarray:
+        """One user's scores, float32 [n_items]: ``item_emb_ @ user_emb_[user]`` (one mat-vec on
+        the final embeddings, the quantity :meth:`score` returns) when the module has them and
+        ``score`` is not overridden, else the generic row of :meth:`score`."""
+        rows = getattr(self, "_rows", None)
+        if rows is None or type(self).score is not BPRRecommender.score:  # a subclass's own score
+            return super()._score_row(user)
+        return rows[1] @ rows[0][user]
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)

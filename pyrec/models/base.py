@@ -185,10 +185,10 @@ class Recommender(ABC):
             raise param_error("users", f"{type(self).__name__}.recommend",
                               f"user indices in [0, {n_users}) (the split's users; unknown users "
                               f"have no history to rank for)", f"{bad[:5].tolist()}")
+        if len(users) == 1:  # one request (the serving case)
+            return self._recommend_one(self._score_row(int(users[0])), int(users[0]), int(k), exclude_seen)
         with torch.no_grad():
             scores = self.score(users).float()
-        if len(users) == 1 and scores.device.type == "cpu":
-            return self._recommend_one(scores, int(users[0]), int(k), exclude_seen)
         if exclude_seen:
             rows, cols = self._seen_entries(users)
             scores[rows, cols] = -float("inf")
@@ -198,22 +198,31 @@ class Recommender(ABC):
             top[masked] = -1
         return top
 
-    def _recommend_one(self, scores, user: int, k: int, exclude_seen: bool):
-        """:meth:`recommend` of one request (the serving case) on the numpy view of its score row:
-        the same mask, checks and tie rule (:func:`pyrec.metrics.topk.topk_row`) without torch's
-        per-operation dispatch. ``scores``: float32 [1, n_items] on CPU (modified in place)."""
+    def _score_row(self, user: int) -> np.ndarray:
+        """Scores of every item for one known user: a float32 ndarray [n_items] that the caller
+        may modify (the serving path). Default: row 0 of :meth:`score`; a model that keeps its
+        final embeddings answers with one mat-vec (``BPRRecommender``)."""
+        import torch
+
+        with torch.no_grad():
+            return self.score(np.array([user], dtype=np.int64)).float().cpu()[0].numpy()
+
+    def _recommend_one(self, row: np.ndarray, user: int, k: int, exclude_seen: bool):
+        """:meth:`recommend` of one request on its score row (float32 [n_items], modified in
+        place): the same mask, checks and tie rule (:func:`pyrec.metrics.topk.topk_row`) in numpy,
+        without torch's per-operation dispatch."""
         import torch
 
         from pyrec.metrics.topk import check_scores, topk_row
 
-        row = scores[0].numpy()
         if exclude_seen:
             _, indptr, indices = self._seen_csr_arrays()
             if 0 <= user < len(indptr) - 1:
                 row[indices[indptr[user]:indptr[user + 1]]] = -np.inf
         top_score = row.max()
         if np.isnan(top_score) or top_score == np.inf:
-            check_scores(scores, model_name=getattr(self, "name", None), users=np.array([user]))
+            check_scores(torch.from_numpy(row[None]), model_name=getattr(self, "name", None),
+                         users=np.array([user]))
         top = topk_row(row, k)
         top[np.isneginf(row[top])] = -1  # fewer than k unmasked items
         return torch.from_numpy(top).view(1, k)
