@@ -185,11 +185,18 @@ def plot(result: dict, path: Path) -> bool:
         for ax, qs in zip(axes, (("train_s_per_epoch", "fit_s", "eval_s"),
                                  ("train_peak_mib", "fit_peak_mib", "eval_peak_mib"))):
             for q in qs:
-                pts = [(r["interactions"], r[q]) for r in rows if isinstance(r.get(q), (int, float))]
+                # seconds per epoch at a larger training batch are another quantity: own marker
+                big = [r for r in rows if q == "train_s_per_epoch" and r.get("train_batch_size", 4096) != 4096]
+                pts = [(r["interactions"], r[q]) for r in rows
+                       if isinstance(r.get(q), (int, float)) and r not in big]
                 if pts:
                     slope = result["exponents"].get(model, {}).get(q)
                     label = f"{model} {q}" + (f" (n^{slope:.2f})" if slope is not None else "")
-                    ax.loglog(*zip(*pts), marker="o", label=label)
+                    line = ax.loglog(*zip(*pts), marker="o", label=label)[0]
+                    for r in big:
+                        ax.loglog([r["interactions"]], [r[q]], marker="s", linestyle="none",
+                                  color=line.get_color(),
+                                  label=f"{model} {q}, batch {r['train_batch_size']:,}")
     axes[0].set(xlabel="interactions", ylabel="seconds", title="time")
     axes[1].set(xlabel="interactions", ylabel="MiB over the step's start", title="peak RSS delta")
     for ax in axes:
@@ -285,7 +292,12 @@ def main(argv=None) -> dict:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(DEFAULT_OUT))
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--replot", action="store_true", help="redraw the plot of --out's JSON and exit")
     args = ap.parse_args(argv)
+    if args.replot:
+        out = Path(args.out)
+        plot(json.loads(out.read_text()), out.with_suffix(".png"))
+        return {}
 
     sizes = [int(float(s)) for s in args.sizes.split(",") if s.strip()]
     models = [m.strip() for m in args.models.split(",") if m.strip()]
