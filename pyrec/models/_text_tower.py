@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 from torch import Tensor, nn
 
 from pyrec.diagnostics import ConfigError, DataError, param_error
@@ -55,6 +55,13 @@ class TextSettings(BaseModel):
     """Texts per encoder forward pass when embedding the whole catalogue."""
     cache_dir: str | None = None
     """Embedding cache folder (frozen mode); None = ``$PYREC_CACHE_DIR/embeddings``."""
+
+    @model_validator(mode="after")
+    def _layers_need_fine_tuning(self):
+        if self.trainable_layers is not None and self.encoder_mode == "frozen":
+            raise ValueError(f"trainable_layers={self.trainable_layers} needs encoder_mode 'full' or "
+                             "'lora' (a frozen encoder trains no block)")
+        return self
 
 
 def build_encoder(settings: TextSettings, device: str = "cpu"):

@@ -75,6 +75,10 @@ def test_final_encoding_from_the_cache_equals_a_full_encode(titles):
 def test_too_many_trainable_layers_names_the_parameter():
     with pytest.raises(ConfigError, match="trainable_layers.*6 blocks"):
         TextEncoder(trainable="full", trainable_layers=7)
+    from pyrec.models.llm import LLMRecommender
+
+    with pytest.raises(ConfigError, match="trainable_layers=2 needs encoder_mode"):
+        LLMRecommender(trainable_layers=2)  # a frozen encoder: nothing would train
     enc = TextEncoder(trainable="full", trainable_layers=6)  # every block: no cache
     enc.cache_frozen_blocks(torch.ones(2, 4, dtype=torch.long), torch.ones(2, 4, dtype=torch.long))
     assert enc.block_cache_ is None and enc.trainable_parameters() == enc.total_parameters()
