@@ -322,13 +322,18 @@ class TextEncoder(nn.Module):
         return out
 
     def cache_key(self, texts: list[str]) -> str:
-        """sha256 over model path, weights fingerprint, pooling, max_length, normalize and texts."""
+        """sha256 over model path, weights fingerprint, pooling, max_length, normalize, dtype,
+        quantization (with the INT8 kernel and its activation bits) and texts."""
         _check_texts(texts)
         h = hashlib.sha256()
         meta = {"model_path": self.model_path, "weights": weights_fingerprint(self.model),
                 "pooling": self.config.pooling, "max_length": self.config.max_length,
                 "normalize": self.config.normalize, "dtype": self.config.dtype,
                 "quantization": self.quantization_, "n": len(texts)}
+        if self.quantization_.startswith("dynamic-int8"):  # same weights, other kernel/bits
+            from pyrec.models.quantization import int8_kernel
+
+            meta["int8_kernel"] = int8_kernel(self.model)
         h.update(json.dumps(meta, sort_keys=True).encode())
         for t in texts:
             h.update(t.encode("utf-8") + b"\x00")
