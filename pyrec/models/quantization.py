@@ -31,15 +31,17 @@ LayerNorm and residual adds, 1.5% tokenization (one thread; the INT8 path below:
    LayerNorm channels. :class:`DynamicInt8Linear` rescales the first row by a power of two and
    back (FFN layers), and the value and FFN-input layers get SmoothQuant scales taken from their
    LayerNorm's weights (no calibration data). Cosine 0.998 (min 0.995). This is what makes the
-   ranking robust: re-scoring the bench's LLM-only recommender with INT8 tables from 7 batch
-   sizes x 5 training seeds gave |ΔNDCG@10| <= 0.0043 in all 35 (mean +0.0008); with 8-bit
-   activations alone only 67% were within 0.005 (mean −0.0035, worst −0.0083), though each
-   table's mean cosine was 0.993: which rounding errors a table gets matters more than their size.
+   ranking robust: re-scoring the bench's LLM-only recommender (5 training seeds) with 7 INT8
+   tables (batch sizes 16-256, oneDNN and fbgemm) gave |ΔNDCG@10| <= 0.0043 in all 35 (mean
+   +0.0008); with 8-bit activations alone only 67% were within 0.005 (mean −0.0035, worst
+   −0.0083), though each table's mean cosine was 0.993: which rounding errors a table gets
+   matters more than their size.
 
 Speed (INT8 / fp32 encode time, median of 5-7 interleaved repeats): 0.41 with one thread; with
-two threads 0.45 on the idle machine since ``TextEncoder.encode`` runs batches in parallel
-(one intra-op thread each), 0.57-0.61 when one batch at a time splits each op over both threads
-(the INT8 ops are short, so waking the second thread costs relatively more). On this CPU a bf16
+two threads 0.42-0.45 on the idle machine since ``TextEncoder.encode`` runs batches in parallel
+(one intra-op thread each), 0.56-0.61 when one batch at a time splits each op over both threads
+(the INT8 ops are short, so waking the second thread costs relatively more). When other jobs
+hold a core, the two-thread figures spread (0.43-0.53 seen). On this CPU a bf16
 cast (AMX-BF16) is faster still (0.33-0.37) at ΔNDCG@10 0.0004; INT8 is the path for CPUs without
 AMX-BF16. Without VNNI/AMX, INT8 runs on fbgemm: the accuracy above, but (not measured here)
 likely about the old 0.6x.
