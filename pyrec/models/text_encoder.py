@@ -365,9 +365,9 @@ class TextEncoder(nn.Module):
                 "normalize": self.config.normalize, "dtype": self.config.dtype,
                 "quantization": self.quantization_, "n": len(texts)}
         if self.quantization_.startswith("dynamic-int8"):  # same weights, other kernel/bits
-            from pyrec.models.quantization import int8_kernel
-
-            meta["int8_kernel"] = int8_kernel(self.model)
+            # DynamicInt8Linear.kernel(), as quantization.int8_kernel (which imports this module)
+            meta["int8_kernel"] = "; ".join(sorted({
+                m.kernel() for m in self.model.modules() if callable(getattr(m, "kernel", None))}))
         h.update(json.dumps(meta, sort_keys=True).encode())
         for t in texts:
             h.update(t.encode("utf-8") + b"\x00")
