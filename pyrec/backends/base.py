@@ -55,7 +55,7 @@ class Backend:
     simulated: ClassVar[bool] = False
     #: True when a model's trainer can run its steps on this backend (``fit(backend=...)``)
     can_train: ClassVar[bool] = True
-    #: True when the dynamic INT8 quantization of torch.ao (a CPU kernel path) runs here
+    #: True when dynamic INT8 quantization (quantized::linear_dynamic, a CPU kernel path) runs here
     runs_dynamic_int8: ClassVar[bool] = True
     #: dtypes this backend accepts
     dtypes: ClassVar[tuple[str, ...]] = tuple(DTYPES)

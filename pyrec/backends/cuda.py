@@ -24,7 +24,7 @@ class CUDABackend(Backend):
     """
 
     name: ClassVar[str] = "cuda"
-    runs_dynamic_int8: ClassVar[bool] = False  # torch.ao dynamic INT8 kernels are CPU-only
+    runs_dynamic_int8: ClassVar[bool] = False  # dynamic INT8 kernels (onednn/fbgemm) are CPU-only
 
     def __init__(
         self,

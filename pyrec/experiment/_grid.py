@@ -117,7 +117,7 @@ def static_skip_reason(entry: ConfigurationEntry) -> str | None:
 
     Rules: quantization and LoRA act on a text encoder
     (:func:`pyrec.optim.strategies.strategy_unsupported`); distillation needs a
-    hybrid teacher; dynamic INT8 quantization (torch.ao) is a CPU path (not cuda); fpga-sim only
+    hybrid teacher; dynamic INT8 quantization (quantized::linear_dynamic) is a CPU path (not cuda); fpga-sim only
     serves (it cannot train); pop has no trainable parameters for DeepSpeed/CUDA to train.
     """
     arch, model, opt = entry.architecture, entry.model, entry.optimization
@@ -131,7 +131,7 @@ def static_skip_reason(entry: ConfigurationEntry) -> str | None:
         return f"distillation needs a trained hybrid teacher; {model} ({arch}) is not a hybrid"
     no_int8 = [b for b in dict.fromkeys((train_b, serve_b)) if not _backend(b).runs_dynamic_int8]
     if opt == "quantization" and no_int8:
-        return (f"dynamic INT8 quantization (torch.ao quantize_dynamic) runs on CPU kernels only, "
+        return (f"dynamic INT8 quantization (quantized::linear_dynamic) runs on CPU kernels only, "
                 f"not on {no_int8[0]}")
     if not _backend(train_b).can_train:
         return (f"{train_b} is an inference (serving) backend; it cannot train (use e.g. "

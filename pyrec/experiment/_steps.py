@@ -307,7 +307,7 @@ def apply_optimization(spec: RunSpec, trained: Trained, split, seed: int, ctx: R
     """Transform a trained model per the run's optimization (none and LoRA: unchanged).
 
     * quantization: a copy whose text encoder is dynamically INT8-quantized
-      (``pyrec.optim.quantize_encoder``, torch.ao) and whose item texts are re-encoded by it;
+      (``pyrec.optim.quantize_encoder``) and whose item texts are re-encoded by it;
       ``train_time_s`` = base fit + conversion, ``optimize_time_s`` = the conversion alone.
     * distillation: ``pyrec.optim.distill.distill(teacher, student_model, split, config)`` trains a
       small student on BPR + listwise KD from the hybrid (see :func:`distill_settings`);
@@ -327,7 +327,8 @@ def apply_optimization(spec: RunSpec, trained: Trained, split, seed: int, ctx: R
         if report is not None:
             extra["quantized_linear_layers"] = (float(report.n_quantized), "count")
         info = {"quantization": method if report is None else
-                (f"{report.method}: {report.n_quantized}/{report.n_linear} Linear layers, encoder "
+                (f"{report.method}{f' ({report.kernel})' if report.kernel else ''}: "
+                 f"{report.n_quantized}/{report.n_linear} Linear layers, encoder "
                  f"{report.size_before_mib:.1f} -> {report.size_after_mib:.1f} MiB; not quantized: "
                  f"{report.not_quantized or 'none'}")}
         return Trained(model, trained.train_time_s + seconds, extra, info)

@@ -209,9 +209,10 @@ class TextModelMixin:
     def quantize_encoder(self, method: str = "int8"):
         """Quantize the fitted model's text encoder for inference and re-embed the item texts.
 
-        ``"int8"``: dynamic INT8 of every Linear layer (``torch.ao.quantization.quantize_dynamic``,
-        CPU only); ``"bf16"``: a bfloat16 cast. The item table (float32 [n_items, d_text]) is
-        re-encoded by the quantized encoder, so scores reflect it; the report of converted vs total
+        ``"int8"``: dynamic INT8 of every Linear layer
+        (:func:`pyrec.models.quantization.quantize_dynamic_int8`: 8-bit activations, the oneDNN
+        kernel on VNNI/AMX CPUs, smoothed inputs; CPU only); ``"bf16"``: a bfloat16 cast. The
+        item table (float32 [n_items, d_text]) is re-encoded by the quantized encoder, so scores reflect it; the report of converted vs total
         Linear layers and sizes (MiB) is kept in ``quant_report_``. Called by ``fit`` when
         ``inference_quantization`` is set; call it on a fitted model to quantize afterwards (a
         LoRA-trained encoder is quantized after its adapter is merged).

@@ -62,6 +62,40 @@ def test_encode_is_order_and_batch_invariant(encoder, titles):
     assert encoder.encode(["Toy Story 2 (1999)"], show_progress=False)[0] @ a[0] > a[0] @ a[1]
 
 
+def test_encode_batches_texts_of_similar_token_length(encoder, titles, monkeypatch):
+    seen = []
+    forward = TextEncoder.forward
+
+    def spy(self, input_ids, attention_mask):
+        seen.append((input_ids.shape[1], attention_mask.sum(1).tolist()))
+        return forward(self, input_ids, attention_mask)
+
+    monkeypatch.setattr(TextEncoder, "forward", spy)
+    texts = ["x", "a b c d e f g h i j k", "y z", "a b c d e f g h", "Toy Story (1995)"]
+    emb = encoder.encode(texts, batch_size=2, show_progress=False)
+    # each batch padded to its own longest text only; batches are runs of the length order
+    assert [w for w, _ in seen] == [max(lens) for _, lens in seen]
+    flat = [n for _, lens in sorted(seen, reverse=True) for n in lens]
+    assert flat == sorted(flat, reverse=True) and len(flat) == 5
+    monkeypatch.setattr(TextEncoder, "forward", forward)
+    one_by_one = torch.cat([encoder.encode([t], show_progress=False) for t in texts])
+    torch.testing.assert_close(emb, one_by_one, atol=2e-5, rtol=0)
+
+
+def test_encode_runs_batches_in_parallel_and_restores_threads(encoder, titles):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        both = encoder.encode(titles, batch_size=5, show_progress=False, workers=2)
+        assert torch.get_num_threads() == 2
+        serial = encoder.encode(titles, batch_size=5, show_progress=False, workers=1)
+    finally:
+        torch.set_num_threads(threads)
+    torch.testing.assert_close(both, serial, atol=2e-6, rtol=0)
+    with pytest.raises(ConfigError, match="workers"):
+        encoder.encode(titles, workers=0)
+
+
 def test_cls_pooling_takes_first_token_state(encoder, titles):
     cls_enc = TextEncoder.from_hf(encoder.model, encoder.tokenizer,
                                   encoder.config.model_copy(update={"pooling": "cls",
