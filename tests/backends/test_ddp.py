@@ -13,6 +13,7 @@ import time
 import numpy as np
 import pytest
 import torch
+from backends_helpers import block_split
 from typer.testing import CliRunner
 
 from pyrec.diagnostics import ConfigError, DistributedError
@@ -65,7 +66,7 @@ def test_trainer_refuses_resume_with_several_processes(tmp_path):
     from pyrec.train.trainer import Trainer
 
     model = get_model("mf", epochs=1)
-    split = _tiny_split()
+    split = block_split()
     module = model.build_module(split.n_users, split.n_items, split.train.csr(), split)
     (tmp_path / "last.pt").write_bytes(b"")  # a checkpoint to resume from
     with pytest.raises(ConfigError, match="'resume'.*data-parallel"):
@@ -117,16 +118,6 @@ def test_launcher_stops_a_run_past_its_timeout():
 
 
 # ---------------------------------------------------------------- DeepSpeed in two processes
-def _tiny_split(n_users=30, n_items=40, per_user=8):
-    from pyrec.data import InteractionData, split_data
-
-    rng = np.random.default_rng(0)
-    users = np.repeat(np.arange(n_users), per_user)
-    items = np.concatenate([(u % 4) * 10 + rng.choice(10, per_user, replace=False) for u in range(n_users)])
-    data = InteractionData("tiny", users.astype(np.int64), items.astype(np.int64),
-                           np.full(len(users), np.nan, np.float32), np.arange(len(users), dtype=np.int64),
-                           np.arange(n_users).astype(object), np.arange(n_items).astype(object), [""] * n_items)
-    return split_data(data, "ratio", seed=0)
 
 
 def _fit_mf_stages(stages):
@@ -142,7 +133,7 @@ def _fit_mf_stages(stages):
         backend = get_backend("deepspeed", zero_stage=stage, threads=1)
         model = get_model("mf", embedding_size=8, epochs=6, learning_rate=0.05, batch_size=64, seed=0,
                           patience=None)
-        fit_model(model, _tiny_split(), backend=backend)
+        fit_model(model, block_split(), backend=backend)
         out[stage] = {"losses": [h["loss"] for h in model.train_result_.history],
                       "user_emb": model.user_emb_.clone(), "world": backend.world_size}
     return out

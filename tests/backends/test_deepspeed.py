@@ -6,6 +6,7 @@ import importlib.util
 
 import pytest
 import torch
+from backends_helpers import block_split
 
 from pyrec.backends import make_deepspeed_config
 from pyrec.diagnostics import BackendUnavailable, ConfigError
@@ -129,20 +130,6 @@ def test_init_inference_needs_cuda():
         init_inference(torch.nn.Linear(2, 2))
 
 
-def _tiny_split(n_users=30, n_items=40, per_user=8):
-    import numpy as np
-
-    from pyrec.data import InteractionData, split_data
-
-    rng = np.random.default_rng(0)
-    users = np.repeat(np.arange(n_users), per_user)
-    items = np.concatenate([(u % 4) * 10 + rng.choice(10, per_user, replace=False) for u in range(n_users)])
-    data = InteractionData("tiny", users.astype(np.int64), items.astype(np.int64),
-                           np.full(len(users), np.nan, np.float32), np.arange(len(users), dtype=np.int64),
-                           np.arange(n_users).astype(object), np.arange(n_items).astype(object), [""] * n_items)
-    return split_data(data, "ratio", seed=0)
-
-
 @needs_ds
 def test_fit_mf_with_deepspeed_through_its_own_trainer():
     """pyrec's MF trained by its own trainer with DeepSpeed (ZeRO-1) driving the steps (the one fit
@@ -152,7 +139,7 @@ def test_fit_mf_with_deepspeed_through_its_own_trainer():
     from pyrec.models import get_model
     from pyrec.pipeline import fit_model
 
-    split = _tiny_split()
+    split = block_split()
     model = get_model("mf", embedding_size=8, epochs=8, learning_rate=0.05, seed=0, patience=None)
     fit_model(model, split, backend=get_backend("deepspeed", zero_stage=1, micro_batch=64))
     losses = [h["loss"] for h in model.train_result_.history if "loss" in h]
