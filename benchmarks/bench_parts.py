@@ -39,11 +39,10 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads OpenMP (shared CPUs)
 
 import torch
+from baselines import SPLITS  # dataset -> split protocol of issue #14's comparison
 
 REPO = Path(__file__).resolve().parents[1]
 
-#: dataset -> split protocol (as in benchmarks/baselines.py)
-SPLITS = {"ml-100k": "ratio", "amazon-scientific": "released"}
 
 #: variant -> (model, settings)
 VARIANTS = {

@@ -127,10 +127,11 @@ class Hybrid(BPRFromEmbeddings, PairScoresFromEmbeddings, nn.Module):
         propagated over the whole graph, as LightGCN's is): the loss is the same as with every
         node fused, since the other rows get no gradient, at the cost of the batch alone."""
         n_pos = pos.numel()
+        batch_items = torch.cat([pos.reshape(-1), neg.reshape(-1)])
         g = self.graph.get_embedding()
-        table = self.tower.text_table(torch.cat([pos.reshape(-1), neg.reshape(-1)]))
+        table = self.tower.text_table(batch_items)
         uu, u_at = torch.unique(users, return_inverse=True)
-        ii, i_at = torch.unique(torch.cat([pos.reshape(-1), neg.reshape(-1)]), return_inverse=True)
+        ii, i_at = torch.unique(batch_items, return_inverse=True)
         eu, ei = g[uu], g[self.n_users + ii]
         zu, zi = self.tower.proj(self.tower.user_text(table)[uu]), self.tower.proj(table[ii])
         hu, hi = self.fuse_user(eu, zu), self.fuse_item(ei, zi)
